@@ -6,7 +6,7 @@
 # TOCK_TESTS=PATTERN runs only the tests whose name contains PATTERN.
 set -u
 cd "$(dirname "$0")/.."
-B=build
+B=${B:-build}
 pass=0 fail=0 skip=0 failed=()
 log_dir=$B/test-logs
 mkdir -p "$log_dir"
