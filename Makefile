@@ -21,7 +21,7 @@ NL_CFLAGS := $(shell pkg-config --cflags libnl-3.0 2>/dev/null || echo -I/usr/in
 CFLAGS  ?= -O2 -g
 CFLAGS  += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Wshadow -D_GNU_SOURCE -pthread \
 	   -Iuserspace/lib -Ikmod-free -Ibpf -I$(B)/bpf -Itests/unit $(NL_CFLAGS) -MMD -MP
-LDLIBS  := -luring -lbpf -lelf -lz -lnl-route-3 -lnl-genl-3 -lnl-3 -lssl -lcrypto -lpthread
+LDLIBS  := -luring -lbpf -lelf -lz -lnl-route-3 -lnl-genl-3 -lnl-3 -lssl -lcrypto -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 LIB_SRC   := $(wildcard userspace/lib/*.c) $(wildcard kmod-free/*.c)

@@ -110,6 +110,11 @@ static void test_static_clock_and_duplicates(void)
 	CHECK_EQ(c.stratum, 1);
 	CHECK(!strcmp(c.refid, "GPS"));
 	CHECK_EQ(c.ntsrotate, 20);
+	CHECK_EQ(load("clock follow kernel\nstratum 2\n"), 0);
+	CHECK_EQ(c.clock_mode, CONF_CLOCK_KERNEL);
+	CHECK_EQ(c.stratum, 2);
+	CHECK_EQ(load("stratum 2\nclock follow kernel\n"), 0);
+	CHECK_EQ(c.clock_mode, CONF_CLOCK_KERNEL);
 	CHECK_EQ(load("clock unsynchronised\n"), 0);
 	CHECK_EQ(c.clock_mode, CONF_CLOCK_UNSYNC);
 }

@@ -30,6 +30,8 @@ struct conf_ctx {
 	int ntslisten_set;
 	int n_cert_files;  /* ntsservercert / ntsserverkey pair up by order */
 	int n_key_files;
+	int clock_set;     /* an explicit `clock` line beats the static mode `stratum` implies */
+	int stratum_set;
 	char *err;
 	size_t errlen;
 };
@@ -267,6 +269,7 @@ static int h_clock(struct conf_ctx *x, char **argv, int argc)
 {
 	struct tock_conf *c = x->c;
 
+	x->clock_set = 1;
 	if (argc >= 2 && !strcmp(argv[0], "follow") && !strcmp(argv[1], "kernel") && argc == 2) {
 		c->clock_mode = CONF_CLOCK_KERNEL;
 	} else if (argc >= 2 && !strcmp(argv[0], "follow") && !strcmp(argv[1], "chronyd") &&
@@ -287,7 +290,7 @@ static int h_clock(struct conf_ctx *x, char **argv, int argc)
 
 static int h_stratum(struct conf_ctx *x, char **argv, int argc)
 {
-	x->c->clock_mode = CONF_CLOCK_STATIC;
+	x->stratum_set = 1;
 	return parse_int(x, argv[0], 1, 15, &x->c->stratum);
 }
 
@@ -661,6 +664,10 @@ static int conf_finish(struct conf_ctx *x)
 	struct tock_conf *c = x->c;
 
 	x->line = 0;
+	/* `stratum N` alone means a static source; with `clock follow kernel` it is the
+	 * stratum that source reports (the kernel does not know one) */
+	if (x->stratum_set && !x->clock_set)
+		c->clock_mode = CONF_CLOCK_STATIC;
 	if (x->n_cert_files != x->n_key_files)
 		return conf_error(x, "%d ntsservercert but %d ntsserverkey directives",
 				  x->n_cert_files, x->n_key_files);

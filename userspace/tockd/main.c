@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tockd: start-up in the order DESIGN §10 fixes (config, sockets and rings, key map, stats
+ * file, control socket, then drop privileges and start the workers), then the main thread's
+ * loop: signals, the control socket, chronyd's replies, and a once-a-second tick that
+ * publishes the clock status, looks for the key map and samples the NIC clocks.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "log.h"
+#include "sdnotify.h"
+#include "tockd.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: tockd -f FILE [-n] [-d] [--no-io-uring]\n"
+		   "  -f FILE          configuration file\n"
+		   "  -n               check the configuration and exit\n"
+		   "  -d               stay in the foreground, log to stderr\n"
+		   "  --no-io-uring    use the recvmmsg/sendmmsg transport\n");
+}
+
+static int parse_args(struct tockd *d, int argc, char **argv)
+{
+	static const struct option longopts[] = {{"no-io-uring", no_argument, NULL, 'U'},
+						 {"help", no_argument, NULL, 'h'},
+						 {NULL, 0, NULL, 0}};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "f:ndh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': d->conf_path = optarg; break;
+		case 'n': d->check_only = 1; break;
+		case 'd': d->foreground = 1; break;
+		case 'U': d->no_io_uring = 1; break;
+		case 'h': usage(stdout); exit(0);
+		default: return -EINVAL;
+		}
+	}
+	return d->conf_path && optind == argc ? 0 : -EINVAL;
+}
+
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void publish_clock(struct tockd *d)
+{
+	struct tock_clock_status st;
+
+	clock_source_status(&d->clk, &d->conf, &st, &d->tracking);
+	clock_cell_publish(&d->clock, &st);
+}
+
+/* Warns about changed settings that only a restart applies. */
+static void reload_warn(const struct tock_conf *old, const struct tock_conf *new)
+{
+	if (memcmp(old->listen, new->listen, sizeof(old->listen)) || old->n_listen != new->n_listen ||
+	    old->workers != new->workers || old->io_uring != new->io_uring ||
+	    strcmp(old->rundir, new->rundir) || strcmp(old->controlsocket, new->controlsocket) ||
+	    strcmp(old->chronyd_socket, new->chronyd_socket) ||
+	    memcmp(&old->ratelimit, &new->ratelimit, sizeof(old->ratelimit)) ||
+	    old->n_allow != new->n_allow || old->n_deny != new->n_deny ||
+	    old->n_hwtimestamp != new->n_hwtimestamp)
+		log_warn("reload: listen/workers/io_uring/rundir/controlsocket/ratelimit/allow/deny/"
+			 "hwtimestamp changes need a restart; applying the clock settings only");
+}
+
+/* SIGHUP: re-read the file; on error keep running as before. Workers never read the config,
+ * so only the main thread's clock settings change in place. */
+static void reload(struct tockd *d)
+{
+	static struct tock_conf fresh; /* large: not on the stack */
+	char err[512];
+
+	if (conf_load(&fresh, d->conf_path, err, sizeof(err)) < 0) {
+		log_err("reload failed, keeping the running configuration: %s", err);
+		return;
+	}
+	reload_warn(&d->conf, &fresh);
+	if (fresh.clock_mode == CONF_CLOCK_CHRONYD && d->clk.fd < 0)
+		log_warn("reload: clock follow chronyd needs a restart (its socket is bound at "
+			 "start-up); keeping the current clock source");
+	else
+		d->clk.mode = fresh.clock_mode;
+	d->conf.clock_mode = d->clk.mode;
+	d->conf.stratum = fresh.stratum;
+	memcpy(d->conf.refid, fresh.refid, sizeof(d->conf.refid));
+	publish_clock(d);
+	log_notice("configuration reloaded from %s", d->conf_path);
+}
+
+static void tick(struct tockd *d)
+{
+	clock_source_tick(&d->clk);
+	publish_clock(d);
+	keys_poll(d);
+	hwts_set_sample(&d->hw);
+}
+
+/* 1 to keep running, 0 to stop. */
+static int handle_signal(struct tockd *d, int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGHUP) {
+			reload(d);
+			continue;
+		}
+		log_notice("signal %u: stopping", si.ssi_signo);
+		return 0;
+	}
+	return 1;
+}
+
+static void main_loop(struct tockd *d, int sfd)
+{
+	int64_t next = mono_ms() + 1000;
+
+	for (;;) {
+		struct pollfd p[3] = {{.fd = sfd, .events = POLLIN},
+				      {.fd = d->ctl_fd, .events = POLLIN},
+				      {.fd = clock_source_fd(&d->clk), .events = POLLIN}};
+		int64_t wait = next - mono_ms();
+
+		if (poll(p, 3, wait < 0 ? 0 : (int)wait) < 0 && errno != EINTR)
+			log_err("poll: %s", strerror(errno));
+		if ((p[0].revents & POLLIN) && !handle_signal(d, sfd))
+			return;
+		if (p[1].revents & POLLIN)
+			control_serve(d);
+		if (p[2].revents & POLLIN) {
+			clock_source_input(&d->clk);
+			publish_clock(d);
+		}
+		if (mono_ms() >= next) {
+			tick(d);
+			next += 1000;
+			if (next < mono_ms()) /* suspended or stalled: don't catch up tick by tick */
+				next = mono_ms() + 1000;
+		}
+	}
+}
+
+/* Signals arrive through a signalfd in the main loop; the mask is inherited by the workers. */
+static int signals_setup(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGHUP);
+	signal(SIGPIPE, SIG_IGN);
+	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+		return -EINVAL;
+	return signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+}
+
+static void hwts_setup(struct tockd *d)
+{
+	for (int i = 0; i < d->conf.n_hwtimestamp; i++) {
+		int err = hwts_set_add(&d->hw, d->conf.hwtimestamp[i]);
+
+		if (err)
+			log_warn("hwtimestamp %s: %s; using software timestamps",
+				 d->conf.hwtimestamp[i], strerror(-err));
+		else
+			log_info("hwtimestamp %s: NIC receive timestamps on", d->conf.hwtimestamp[i]);
+	}
+}
+
+/* Everything privileged, in order; then the privilege drop. 0 or -errno. */
+static int start(struct tockd *d)
+{
+	int err = rundir_prepare(&d->conf);
+
+	if (err) {
+		log_err("rundir %s: %s", d->conf.rundir, strerror(-err));
+		return err;
+	}
+	hwts_setup(d);
+	clock_source_open(&d->clk, &d->conf); /* failure: unsynchronised until restart */
+	publish_clock(d);
+	err = workers_create(d);
+	if (err)
+		return err;
+	keys_poll(d);
+	err = control_open(d);
+	if (err) {
+		log_err("control socket %s: %s", d->conf.controlsocket, strerror(-err));
+		return err;
+	}
+	err = privdrop(d);
+	if (!err)
+		err = workers_start(d);
+	return err;
+}
+
+static void stop(struct tockd *d)
+{
+	workers_stop(d);
+	control_close(d);
+	keys_close(d);
+	stats_file_close(d);
+	clock_source_close(&d->clk);
+	hwts_set_close(&d->hw);
+}
+
+int main(int argc, char **argv)
+{
+	static struct tockd d = {.ctl_fd = -1};
+	char err[512];
+	int sfd, ret = 1;
+
+	if (parse_args(&d, argc, argv) < 0) {
+		usage(stderr);
+		return 2;
+	}
+	log_init("tockd", d.foreground || d.check_only, LOG_INFO);
+	if (conf_load(&d.conf, d.conf_path, err, sizeof(err)) < 0) {
+		fprintf(stderr, "tockd: %s\n", err);
+		return 1;
+	}
+	if (d.check_only) {
+		printf("tockd: configuration %s is valid\n", d.conf_path);
+		return 0;
+	}
+	d.start_time = time(NULL);
+	d.clk.fd = -1;
+	sfd = signals_setup();
+	if (sfd < 0) {
+		log_err("signals: %s", strerror(errno));
+		return 1;
+	}
+	if (start(&d) == 0) {
+		sdnotify_ready();
+		log_notice("serving NTP");
+		main_loop(&d, sfd);
+		ret = 0;
+	}
+	stop(&d);
+	close(sfd);
+	return ret;
+}

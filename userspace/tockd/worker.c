@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Worker threads: one per configured CPU, pinned, each owning its sockets, its transport and
+ * its tock_serve() context. The loop is the same for every transport:
+ *   recv a batch → check the key map once → filter + tock_serve each → send the batch.
+ */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "ntp.h"
+#include "tockd.h"
+
+#define WORKER_POLL_MS     250  /* how soon a worker notices it should stop */
+#define WORKER_RING_ENTRIES 256 /* io_uring SQ size and provided buffers per worker */
+
+/* Once per batch: follow a replaced key map, else re-key only when its sequence moved. */
+static void sync_keys(struct tockd_worker *w)
+{
+	const struct keymap *km = atomic_load_explicit(&w->d->keys, memory_order_acquire);
+	struct keymap_snapshot snap;
+
+	if (!km)
+		return;
+	if (km != w->keys_seen) {
+		if (keymap_read(km, &snap) == 0 && tock_worker_set_keys(w->ctx, &snap) == 0)
+			w->keys_seen = km;
+		return;
+	}
+	tock_worker_sync_keys(w->ctx, km);
+}
+
+static void serve_one(struct tockd_worker *w, struct transport_pkt *p, uint64_t now_ns)
+{
+	switch (filter_check(&w->filter, &p->meta.peer, now_ns)) {
+	case FILTER_PASS:
+		p->resp_len = tock_serve(w->ctx, p->req, p->req_len, &p->meta, p->resp,
+					 TRANSPORT_PKT_MAX);
+		return;
+	case FILTER_KOD:
+		STAT_INC(w->stats, RX);
+		STAT_INC(w->stats, DROP_RATELIMIT);
+		if (p->req_len >= NTP_HEADER_LEN)
+			p->resp_len = filter_kod(p->req, p->resp);
+		return;
+	case FILTER_LIMIT:
+		STAT_INC(w->stats, RX);
+		STAT_INC(w->stats, DROP_RATELIMIT);
+		return;
+	case FILTER_DENY:
+		STAT_INC(w->stats, RX);
+		STAT_INC(w->stats, DROP_FILTERED);
+		return;
+	}
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void pin(struct tockd_worker *w)
+{
+	cpu_set_t set;
+	int err;
+
+	CPU_ZERO(&set);
+	CPU_SET(w->cpu, &set);
+	err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	if (err)
+		log_warn("worker %d: cannot pin to CPU %d: %s", w->id, w->cpu, strerror(err));
+}
+
+static void *worker_main(void *arg)
+{
+	struct tockd_worker *w = arg;
+	struct transport_pkt pkts[TRANSPORT_BATCH];
+	const struct transport_ops *ops = w->tr.ops;
+
+	pin(w);
+	while (!atomic_load_explicit(&w->d->stop, memory_order_relaxed)) {
+		int n = ops->recv(&w->tr, pkts, TRANSPORT_BATCH, WORKER_POLL_MS);
+
+		if (n < 0) {
+			LOG_RATELIMITED(10, LOG_ERR, "worker %d: receive failed: %s", w->id,
+					strerror(-n));
+			usleep(10000); /* never spin on a persistent error */
+			continue;
+		}
+		if (n == 0)
+			continue;
+		sync_keys(w);
+		uint64_t now = w->filter.active ? mono_ns() : 0;
+
+		for (int i = 0; i < n; i++)
+			serve_one(w, &pkts[i], now);
+		ops->send(&w->tr, pkts, n);
+	}
+	return NULL;
+}
+
+/* The CPUs this process may run on, in order; worker i gets the (i mod n)-th. */
+static int pick_cpu(int i)
+{
+	cpu_set_t set;
+	int n, k = 0;
+
+	if (sched_getaffinity(0, sizeof(set), &set) < 0 || !(n = CPU_COUNT(&set)))
+		return i;
+	i %= n;
+	for (int cpu = 0; cpu < CPU_SETSIZE; cpu++)
+		if (CPU_ISSET(cpu, &set) && k++ == i)
+			return cpu;
+	return 0;
+}
+
+static int worker_transport(struct tockd *d, struct tockd_worker *w)
+{
+	struct transport_cfg cfg = {.fds = w->fds, .n_fds = w->n_fds, .stats = w->stats,
+				    .hw = d->hw.n ? &d->hw : NULL,
+				    .ring_entries = WORKER_RING_ENTRIES};
+	int err = transport_open(&w->tr, d->tops, &cfg);
+
+	/* the rung is chosen by the first worker; later ones must get the same */
+	if (err && w->id == 0 && d->tops == &uring_transport_ops) {
+		log_warn("io_uring unavailable (%s): using the recvmmsg/sendmmsg fallback",
+			 strerror(-err));
+		d->tops = &mmsg_transport_ops;
+		err = transport_open(&w->tr, d->tops, &cfg);
+	}
+	return err;
+}
+
+static int worker_create(struct tockd *d, struct tockd_worker *w)
+{
+	struct tock_serve_opts opts = {0};
+	int err;
+
+	w->stats = stats_file_block(d, w->id);
+	w->ctx = tock_worker_new(&opts, w->stats, &d->clock);
+	if (!w->ctx)
+		return -ENOMEM;
+	err = filter_init(&w->filter, &d->conf);
+	if (!err)
+		err = sockets_open(d, w);
+	if (!err)
+		err = worker_transport(d, w);
+	return err;
+}
+
+static int worker_count(const struct tock_conf *conf)
+{
+	long n = conf->workers;
+
+	if (n <= 0) {
+		cpu_set_t set;
+
+		n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
+								  : sysconf(_SC_NPROCESSORS_ONLN);
+	}
+	return n < 1 ? 1 : n > TOCKD_MAX_WORKERS ? TOCKD_MAX_WORKERS : (int)n;
+}
+
+int workers_create(struct tockd *d)
+{
+	int err;
+
+	d->n_workers = worker_count(&d->conf);
+	d->workers = calloc((size_t)d->n_workers, sizeof(*d->workers));
+	if (!d->workers)
+		return -ENOMEM;
+	err = stats_file_create(d, d->n_workers);
+	if (err) {
+		log_err("stats file in %s: %s", d->conf.rundir, strerror(-err));
+		return err;
+	}
+	d->tops = (d->conf.io_uring && !d->no_io_uring) ? &uring_transport_ops
+							 : &mmsg_transport_ops;
+	if (d->tops == &mmsg_transport_ops)
+		log_info("io_uring switched off by %s", d->no_io_uring ? "--no-io-uring"
+								       : "the config");
+	for (int i = 0; i < d->n_workers; i++) {
+		struct tockd_worker *w = &d->workers[i];
+
+		w->id = i;
+		w->d = d;
+		w->cpu = pick_cpu(i);
+		err = worker_create(d, w);
+		if (err) {
+			log_err("worker %d: %s", i, strerror(-err));
+			return err;
+		}
+	}
+	log_notice("%d worker%s, transport %s", d->n_workers, d->n_workers == 1 ? "" : "s",
+		   d->tops->name);
+	return 0;
+}
+
+int workers_start(struct tockd *d)
+{
+	for (int i = 0; i < d->n_workers; i++) {
+		int err = pthread_create(&d->workers[i].thread, NULL, worker_main, &d->workers[i]);
+
+		if (err) {
+			log_err("worker %d: cannot start: %s", i, strerror(err));
+			return -err;
+		}
+		d->workers[i].started = 1;
+	}
+	return 0;
+}
+
+void workers_stop(struct tockd *d)
+{
+	atomic_store(&d->stop, 1);
+	for (int i = 0; i < d->n_workers; i++) {
+		struct tockd_worker *w = &d->workers[i];
+
+		if (w->started)
+			pthread_join(w->thread, NULL);
+		transport_close(&w->tr);
+		sockets_close(w);
+		filter_free(&w->filter);
+		if (w->ctx)
+			tock_worker_free(w->ctx);
+	}
+	free(d->workers);
+	d->workers = NULL;
+	d->n_workers = 0;
+}
