@@ -35,7 +35,14 @@
 	X(RX_NOBUFS, "rx_nobufs", "receive stalls for lack of provided buffers")                   \
 	X(TS_DAEMON, "ts_daemon", "receive timestamps taken by the daemon")                        \
 	X(TS_KERNEL, "ts_kernel", "receive timestamps from the kernel")                            \
-	X(TS_HW, "ts_hardware", "receive timestamps from the NIC")
+	X(TS_HW, "ts_hardware", "receive timestamps from the NIC")                                 \
+	X(DROP_MODE_CONTROL, "drop_mode_control", "dropped by the userspace filter: mode 6")       \
+	X(DROP_MODE_PRIVATE, "drop_mode_private", "dropped by the userspace filter: mode 7")       \
+	X(DROP_REFLECTION, "drop_reflection", "dropped by the userspace filter: mode 4/5")         \
+	X(DROP_DENIED, "drop_denied", "dropped by the userspace filter: source in the deny list")  \
+	X(KOD_SENT, "kod_sent", "over the userspace limit: answered with KoD RATE")                \
+	X(RATELIMIT_LEAKED, "ratelimit_leaked", "over the userspace limit: passed anyway")         \
+	X(ALLOWLISTED, "allowlisted", "requests that bypassed the userspace limiter")
 
 enum tock_stat {
 #define TOCK_STAT_ENUM(id, name, help) STAT_##id,
@@ -67,7 +74,8 @@ extern const char *const tock_stat_help[STAT_COUNT];
 	X(AEAD15, "ke_aead_15", "sessions that chose AEAD 15")                                     \
 	X(AEAD17, "ke_aead_17", "sessions that chose AEAD 17")                                     \
 	X(AEAD30, "ke_aead_30", "sessions that chose AEAD 30")                                     \
-	X(ROTATIONS, "ke_key_rotations", "master key rotations")
+	X(ROTATIONS, "ke_key_rotations", "master key rotations")                                 \
+	X(EVICTED, "ke_evicted_stalled", "connections stalled in the handshake, closed at the cap")
 
 enum tock_ke_stat {
 #define TOCK_KE_STAT_ENUM(id, name, help) KE_STAT_##id,

@@ -1,0 +1,348 @@
+// SPDX-License-Identifier: MIT
+/* tock-ke's TLS wrapper around OpenSSL, see tls.h. */
+#include <errno.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "ke_proto.h"
+#include "log.h"
+#include "tls.h"
+
+#define CERT_WARN_DAYS 14
+
+struct ke_tls_server {
+	atomic_int refs;
+	int n;
+	SSL_CTX *ctx[CONF_MAX_CERTS];
+	time_t not_after;
+};
+
+struct ke_tls_conn {
+	SSL *ssl;
+	struct ke_tls_server *srv;
+};
+
+/* ALPN wire format: length-prefixed protocol names. */
+static const unsigned char alpn_ntske[] = "\x07" KE_ALPN;
+
+/* Refuse a ClientHello without ALPN: RFC 8915 §4 requires ntske/1, and without the
+ * extension OpenSSL would never call the selection callback. */
+static int client_hello_cb(SSL *ssl, int *alert, void *arg)
+{
+	const unsigned char *ext;
+	size_t len;
+
+	if (!SSL_client_hello_get0_ext(ssl, TLSEXT_TYPE_application_layer_protocol_negotiation,
+	                               &ext, &len)) {
+		*alert = SSL_AD_NO_APPLICATION_PROTOCOL;
+		return SSL_CLIENT_HELLO_ERROR;
+	}
+	return SSL_CLIENT_HELLO_SUCCESS;
+}
+
+static int alpn_cb(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                   const unsigned char *in, unsigned int inlen, void *arg)
+{
+	unsigned char *sel;
+
+	if (SSL_select_next_proto(&sel, outlen, alpn_ntske, sizeof(alpn_ntske) - 1, in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_ALERT_FATAL;
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* SNI: the first pair whose certificate matches the name; the default pair otherwise. */
+static int servername_cb(SSL *ssl, int *alert, void *arg)
+{
+	struct ke_tls_server *s = arg;
+	const char *name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+	int i;
+
+	if (!name)
+		return SSL_TLSEXT_ERR_OK;
+	for (i = 0; i < s->n; i++) {
+		X509 *leaf = SSL_CTX_get0_certificate(s->ctx[i]);
+
+		if (leaf && X509_check_host(leaf, name, 0, 0, NULL) == 1) {
+			if (i > 0)
+				SSL_set_SSL_CTX(ssl, s->ctx[i]);
+			break;
+		}
+	}
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* Formats the oldest queued OpenSSL error after `what`. */
+static int ssl_error(char *err, size_t errlen, const char *what, const char *file)
+{
+	char reason[256] = "unknown error";
+	unsigned long e = ERR_get_error();
+
+	if (e)
+		ERR_error_string_n(e, reason, sizeof(reason));
+	snprintf(err, errlen, "%s %s: %s", what, file, reason);
+	ERR_clear_error();
+	return -EINVAL;
+}
+
+static int ctx_protocol_setup(SSL_CTX *ctx)
+{
+	if (!SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION))
+		return -EINVAL;
+	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);
+	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	if (!SSL_CTX_set_num_tickets(ctx, 0) || !SSL_CTX_set_max_early_data(ctx, 0) ||
+	    !SSL_CTX_set_recv_max_early_data(ctx, 0))
+		return -EINVAL;
+	SSL_CTX_set_client_hello_cb(ctx, client_hello_cb, NULL);
+	SSL_CTX_set_alpn_select_cb(ctx, alpn_cb, NULL);
+	return 0;
+}
+
+static SSL_CTX *ctx_new(const struct conf_cert *pair, char *err, size_t errlen)
+{
+	SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
+
+	if (!ctx) {
+		ssl_error(err, errlen, "cannot create a TLS context for", pair->cert);
+		return NULL;
+	}
+	if (ctx_protocol_setup(ctx)) {
+		ssl_error(err, errlen, "cannot configure TLS 1.3 for", pair->cert);
+		goto fail;
+	}
+	if (SSL_CTX_use_certificate_chain_file(ctx, pair->cert) != 1) {
+		ssl_error(err, errlen, "cannot load certificate chain", pair->cert);
+		goto fail;
+	}
+	if (SSL_CTX_use_PrivateKey_file(ctx, pair->key, SSL_FILETYPE_PEM) != 1) {
+		ssl_error(err, errlen, "cannot load private key", pair->key);
+		goto fail;
+	}
+	if (SSL_CTX_check_private_key(ctx) != 1) {
+		ssl_error(err, errlen, "private key does not match certificate", pair->cert);
+		goto fail;
+	}
+	return ctx;
+fail:
+	SSL_CTX_free(ctx);
+	return NULL;
+}
+
+/* Logs the certificate's expiry, warns when it is close; returns its notAfter. */
+static time_t check_expiry(SSL_CTX *ctx, const char *file)
+{
+	const ASN1_TIME *na = X509_get0_notAfter(SSL_CTX_get0_certificate(ctx));
+	struct tm tm;
+	char when[32];
+	time_t t;
+	long days;
+
+	if (!na || !ASN1_TIME_to_tm(na, &tm))
+		return 0;
+	t = timegm(&tm);
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm);
+	days = (long)((t - time(NULL)) / 86400);
+	if (t <= time(NULL))
+		log_err("certificate %s expired on %s", file, when);
+	else if (days < CERT_WARN_DAYS)
+		log_warn("certificate %s expires in %ld day%s (%s)", file, days,
+		         days == 1 ? "" : "s", when);
+	else
+		log_info("certificate %s valid until %s (%ld days)", file, when, days);
+	return t;
+}
+
+int ke_tls_server_new(const struct conf_cert *certs, int n_certs, struct ke_tls_server **out,
+                      char *err, size_t errlen)
+{
+	struct ke_tls_server *s;
+	time_t t;
+	int i;
+
+	if (n_certs < 1 || n_certs > CONF_MAX_CERTS) {
+		snprintf(err, errlen, "no ntsservercert/ntsserverkey pair configured");
+		return -EINVAL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	atomic_init(&s->refs, 1);
+	ERR_clear_error();
+	for (i = 0; i < n_certs; i++) {
+		s->ctx[i] = ctx_new(&certs[i], err, errlen);
+		if (!s->ctx[i])
+			goto fail;
+		s->n++;
+		t = check_expiry(s->ctx[i], certs[i].cert);
+		if (!s->not_after || (t && t < s->not_after))
+			s->not_after = t;
+	}
+	/* SNI is only looked at in the context the connection starts with, the default. */
+	SSL_CTX_set_tlsext_servername_callback(s->ctx[0], servername_cb);
+	SSL_CTX_set_tlsext_servername_arg(s->ctx[0], s);
+	*out = s;
+	return 0;
+fail:
+	ke_tls_server_put(s);
+	return -EINVAL;
+}
+
+struct ke_tls_server *ke_tls_server_get(struct ke_tls_server *s)
+{
+	atomic_fetch_add_explicit(&s->refs, 1, memory_order_relaxed);
+	return s;
+}
+
+void ke_tls_server_put(struct ke_tls_server *s)
+{
+	int i;
+
+	if (!s || atomic_fetch_sub_explicit(&s->refs, 1, memory_order_acq_rel) != 1)
+		return;
+	for (i = 0; i < s->n; i++)
+		SSL_CTX_free(s->ctx[i]);
+	free(s);
+}
+
+time_t ke_tls_server_not_after(const struct ke_tls_server *s)
+{
+	return s->not_after;
+}
+
+int ke_tls_has_gcm_siv(void)
+{
+	EVP_CIPHER *c = EVP_CIPHER_fetch(NULL, "AES-128-GCM-SIV", NULL);
+
+	ERR_clear_error();
+	EVP_CIPHER_free(c);
+	return c != NULL;
+}
+
+int ke_tls_conn_new(struct ke_tls_server *s, int fd, struct ke_tls_conn **out)
+{
+	struct ke_tls_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return -ENOMEM;
+	c->ssl = SSL_new(s->ctx[0]);
+	if (!c->ssl || !SSL_set_fd(c->ssl, fd)) {
+		SSL_free(c->ssl);
+		free(c);
+		ERR_clear_error();
+		return -ENOMEM;
+	}
+	SSL_set_accept_state(c->ssl);
+	c->srv = ke_tls_server_get(s);
+	*out = c;
+	return 0;
+}
+
+void ke_tls_conn_free(struct ke_tls_conn *c)
+{
+	if (!c)
+		return;
+	SSL_free(c->ssl);
+	ke_tls_server_put(c->srv);
+	free(c);
+}
+
+/* Maps a failed SSL call to KE_TLS_WANT_* or `fail`; leaves the error queue empty. */
+static int ssl_status(struct ke_tls_conn *c, int ret, int fail)
+{
+	int e = SSL_get_error(c->ssl, ret);
+
+	ERR_clear_error();
+	if (e == SSL_ERROR_WANT_READ)
+		return KE_TLS_WANT_READ;
+	if (e == SSL_ERROR_WANT_WRITE)
+		return KE_TLS_WANT_WRITE;
+	return fail;
+}
+
+int ke_tls_handshake(struct ke_tls_conn *c)
+{
+	const unsigned char *alpn;
+	unsigned int len;
+	int ret;
+
+	ERR_clear_error();
+	ret = SSL_do_handshake(c->ssl);
+	if (ret != 1) {
+		unsigned long e = ERR_peek_error();
+
+		ret = ssl_status(c, ret, -EPROTO);
+		if (ret < 0)
+			LOG_RATELIMITED(1, LOG_DEBUG, "TLS handshake failed: %s",
+			                e ? ERR_reason_error_string(e) : "connection closed");
+		return ret;
+	}
+	SSL_get0_alpn_selected(c->ssl, &alpn, &len);
+	if (len != sizeof(alpn_ntske) - 2 || memcmp(alpn, KE_ALPN, len) != 0)
+		return -EPROTO;
+	return 0;
+}
+
+int ke_tls_read(struct ke_tls_conn *c, void *buf, size_t cap, size_t *got)
+{
+	int e, ret;
+
+	ERR_clear_error();
+	ret = SSL_read(c->ssl, buf, cap > INT32_MAX ? INT32_MAX : (int)cap);
+	if (ret > 0) {
+		*got = (size_t)ret;
+		return 0;
+	}
+	e = SSL_get_error(c->ssl, ret);
+	if (e == SSL_ERROR_ZERO_RETURN || (e == SSL_ERROR_SYSCALL && ret == 0)) {
+		ERR_clear_error();
+		return -ECONNRESET;
+	}
+	return ssl_status(c, ret, -EPROTO);
+}
+
+int ke_tls_write(struct ke_tls_conn *c, const void *buf, size_t len)
+{
+	int ret;
+
+	ERR_clear_error();
+	ret = SSL_write(c->ssl, buf, (int)len);
+	if (ret > 0)
+		return 0;
+	return ssl_status(c, ret, -EPIPE);
+}
+
+int ke_tls_shutdown(struct ke_tls_conn *c)
+{
+	int ret;
+
+	ERR_clear_error();
+	ret = SSL_shutdown(c->ssl);
+	if (ret >= 0)
+		return 0; /* close_notify sent; the peer's is not waited for */
+	return ssl_status(c, ret, -EPIPE);
+}
+
+int ke_tls_export(struct ke_tls_conn *c, const uint8_t *context, size_t context_len, uint8_t *out,
+                  size_t len)
+{
+	static const char label[] = KE_EXPORTER_LABEL;
+
+	ERR_clear_error();
+	if (SSL_export_keying_material(c->ssl, out, len, label, sizeof(label) - 1, context,
+	                               context_len, 1) != 1) {
+		ERR_clear_error();
+		return -EPROTO;
+	}
+	return 0;
+}
