@@ -1,0 +1,189 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The subcommands that need the XDP program or the kernel feature probes (kmod-free/):
+ * `tockctl clients`, `tockctl probe`, and the XDP counters shown by serverstats/metrics.
+ * tockd pins its XDP maps under TOCK_BPF_DIR (default /sys/fs/bpf/tock, see
+ * xdp_loader_pin_maps); without them there is no XDP program to report on.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include "counters.h"
+#include "probe_xdp.h"
+#include "tockctl.h"
+#include "transport.h"
+#include "xdp_loader.h"
+
+#define DEFAULT_BPF_DIR "/sys/fs/bpf/tock"
+
+static const char *bpf_dir(void)
+{
+	const char *d = getenv("TOCK_BPF_DIR");
+
+	return d && *d ? d : DEFAULT_BPF_DIR;
+}
+
+/* Verdicts that end a request inside XDP without an answer (chrony's "dropped"). A KoD
+ * RATE is an answer, but chrony counts rate-limited requests as dropped all the same. */
+static const unsigned xdp_drop_ids[] = {
+    XDP_STAT_DROP_MALFORMED,    XDP_STAT_DROP_SHORT,        XDP_STAT_DROP_VERSION,
+    XDP_STAT_DROP_MODE_CONTROL, XDP_STAT_DROP_MODE_PRIVATE, XDP_STAT_DROP_REFLECTION,
+    XDP_STAT_DROP_MODE_OTHER,   XDP_STAT_DROP_DENIED,       XDP_STAT_RATELIMITED_DROPPED,
+    XDP_STAT_KOD_SENT,
+};
+
+int ctl_xdp_counters(struct ctl_counters *c)
+{
+	uint64_t v[XDP_STAT_COUNT];
+	int fd, err;
+
+	_Static_assert(XDP_STAT_COUNT <= sizeof(c->xdp) / sizeof(c->xdp[0]), "xdp[] too small");
+	err = xdp_pinned_open(bpf_dir(), &fd, NULL, NULL);
+	if (err)
+		return err; /* no XDP program (or not ours to read): the workers' counters stand */
+	err = xdp_stats_read_fd(fd, v);
+	close(fd);
+	if (err)
+		return err;
+	for (unsigned i = 0; i < XDP_STAT_COUNT; i++)
+		c->xdp[i] =
+		    (struct metrics_extra){tock_xdp_stat_names[i], tock_xdp_stat_help[i], v[i]};
+	c->in.xdp = c->xdp;
+	c->in.n_xdp = XDP_STAT_COUNT;
+	for (size_t i = 0; i < sizeof(xdp_drop_ids) / sizeof(xdp_drop_ids[0]); i++)
+		c->in.xdp_dropped += v[xdp_drop_ids[i]];
+	c->in.xdp_answered = v[XDP_STAT_FASTPATH_ANSWERED];
+	return 0;
+}
+
+/* ---- clients ------------------------------------------------------------------------------ */
+
+static void print_client(const struct xdp_client *cl)
+{
+	char addr[INET6_ADDRSTRLEN], prefix[INET6_ADDRSTRLEN + 8];
+
+	inet_ntop(cl->family, cl->addr, addr, sizeof(addr));
+	snprintf(prefix, sizeof(prefix), "%s/%u", addr, cl->prefixlen);
+	printf("%-43s %12llu %12llu %9.1f %9.1f\n", prefix, (unsigned long long)cl->hits,
+	       (unsigned long long)cl->limited, cl->tokens, cl->idle);
+}
+
+static int open_error(const char *what, int err)
+{
+	if (err == -ENOENT)
+		fprintf(stderr,
+		        "tockctl: %s: no XDP maps pinned in %s (tockd is not running, or "
+		        "runs without an `xdp IFACE` directive)\n",
+		        what, bpf_dir());
+	else if (err == -EACCES || err == -EPERM)
+		fprintf(stderr, "tockctl: %s: permission denied on %s (run as root)\n", what,
+		        bpf_dir());
+	else
+		fprintf(stderr, "tockctl: %s: %s: %s\n", what, bpf_dir(), strerror(-err));
+	return 1;
+}
+
+static int parse_clients_args(int argc, char **argv, size_t *max)
+{
+	static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {0}};
+	char *end;
+	int opt;
+
+	*max = 20;
+	while ((opt = getopt_long(argc, argv, "n:h", opts, NULL)) != -1) {
+		if (opt != 'n')
+			return -1;
+		*max = strtoul(optarg, &end, 10);
+		if (*end || *max == 0 || *max > 100000)
+			return -1;
+	}
+	return optind < argc ? -1 : 0;
+}
+
+int cmd_clients(int argc, char **argv)
+{
+	struct xdp_client *cl;
+	int lfd, cfd, err;
+	size_t max, n;
+
+	if (parse_clients_args(argc, argv, &max) < 0) {
+		fprintf(stderr, "usage: tockctl clients [-n N]   (1 <= N <= 100000, default 20)\n");
+		return 2;
+	}
+	err = xdp_pinned_open(bpf_dir(), NULL, &lfd, &cfd);
+	if (err)
+		return open_error("clients", err);
+	cl = calloc(max, sizeof(*cl));
+	err = cl ? xdp_clients_read_fd(lfd, cfd, cl, max, &n) : -ENOMEM;
+	close(lfd);
+	close(cfd);
+	if (!err) {
+		printf("%-43s %12s %12s %9s %9s\n", "prefix", "requests", "limited", "tokens",
+		       "idle (s)");
+		for (size_t i = 0; i < n; i++)
+			print_client(&cl[i]);
+	} else {
+		fprintf(stderr, "tockctl: clients: %s\n", strerror(-err));
+	}
+	free(cl);
+	return err ? 1 : 0;
+}
+
+/* ---- probe -------------------------------------------------------------------------------- */
+
+static const char *ts_mode_name(int mode)
+{
+	switch (mode) {
+	case TS_MODE_TIMESTAMPING:
+		return "SO_TIMESTAMPING (kernel; NIC where `hwtimestamp` and the driver allow)";
+	case TS_MODE_TIMESTAMPNS:
+		return "SO_TIMESTAMPNS (kernel, software)";
+	case TS_MODE_NONE:
+		return "none (the daemon stamps on receive)";
+	default:
+		return "error";
+	}
+}
+
+static void probe_io(void)
+{
+	int err = probe_io_uring();
+
+	if (!err)
+		printf("%-28s yes\n", "io_uring");
+	else
+		printf("%-28s no (%s)\n", "io_uring", strerror(-err));
+	printf("%-28s %s\n", "timestamps_ipv4", ts_mode_name(probe_timestamping(AF_INET)));
+	printf("%-28s %s\n", "timestamps_ipv6", ts_mode_name(probe_timestamping(AF_INET6)));
+}
+
+int cmd_probe(int argc, char **argv)
+{
+	struct xdp_probe xp;
+	struct utsname u;
+	int xdp_ok;
+
+	if (argc > 1) {
+		fprintf(stderr, "usage: tockctl probe\n");
+		return 2;
+	}
+	if (uname(&u) == 0)
+		printf("%-28s %s %s\n", "kernel", u.release, u.machine);
+	if (geteuid() != 0)
+		printf("(not root: the BPF probes may fail with EPERM)\n");
+	xdp_ok = xdp_probe_run(&xp);
+	xdp_probe_print(stdout, &xp);
+	probe_io();
+	printf("\nladder: XDP %s; receive path %s; timestamps as above\n",
+	       xdp_ok ? "available (native per interface, generic where the driver has none)"
+	              : "unavailable (the same filters run in userspace)",
+	       probe_io_uring() == 0 ? "io_uring multishot recvmsg" : "recvmmsg/sendmmsg");
+	return 0;
+}
