@@ -1,0 +1,133 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The one header shared by the XDP program (bpf/tock.bpf.c) and userspace (the loader in
+ * kmod-free/, tests, tockctl): map value and key layouts, counter ids and names, the config
+ * and clock map structs. Fixed-width types only, so both sides agree on every offset.
+ */
+#ifndef TOCK_SHARED_H
+#define TOCK_SHARED_H
+
+#include <linux/types.h>
+
+#define TOCK_XDP_NTP_PORT 123
+#define TOCK_XDP_NTP_HDR  48
+#define TOCK_XDP_NSEC     1000000000ULL
+/* One token in the limiter's credit unit: credit grows by elapsed_ns * rate, so a token is
+ * worth 1e9 units and no division is needed in the program. */
+#define TOCK_XDP_TOKEN TOCK_XDP_NSEC
+/* Bounds the loader enforces so that burst * TOKEN and elapsed * rate never overflow. */
+#define TOCK_XDP_MAX_RATE        100000000U
+#define TOCK_XDP_MAX_BURST       1000000U
+#define TOCK_XDP_LIMITER_ENTRIES 65536
+#define TOCK_XDP_LPM_ENTRIES     4096
+
+/* X(id, name, help): per-CPU counters, one slot per verdict reason. The terminal verdicts of
+ * one frame add up to the frames seen; ALLOWLISTED and FASTPATH_HWTS are side counters. */
+#define TOCK_XDP_STATS(X)                                                                          \
+	X(PASSED_NOT_NTP, "xdp_passed_not_ntp", "frames passed: not UDP to the NTP port")          \
+	X(PASSED_FRAGMENT, "xdp_passed_fragment",                                                  \
+	  "frames passed: IPv4 fragment or IPv6 extension header")                                 \
+	X(PASSED_TO_STACK, "xdp_passed_to_stack", "NTP requests passed to tockd")                  \
+	X(DROP_MALFORMED, "xdp_drop_malformed", "dropped: UDP length inconsistent with the frame") \
+	X(DROP_SHORT, "xdp_drop_short", "dropped: shorter than an NTP header")                     \
+	X(DROP_VERSION, "xdp_drop_version", "dropped: NTP version 0 or above 4")                   \
+	X(DROP_MODE_CONTROL, "xdp_drop_mode_control", "dropped: mode 6 (control)")                 \
+	X(DROP_MODE_PRIVATE, "xdp_drop_mode_private", "dropped: mode 7 (private, monlist)")        \
+	X(DROP_REFLECTION, "xdp_drop_reflection", "dropped: mode 4/5 sent to the server port")     \
+	X(DROP_MODE_OTHER, "xdp_drop_mode_other", "dropped: mode 0/1/2 not enabled")               \
+	X(DROP_DENIED, "xdp_drop_denied", "dropped: source in the deny list")                      \
+	X(RATELIMITED_DROPPED, "xdp_ratelimited_dropped", "over the rate limit: dropped")          \
+	X(KOD_SENT, "xdp_kod_sent", "over the rate limit: answered with KoD RATE")                 \
+	X(LEAKED, "xdp_leaked", "over the rate limit: passed anyway (leak)")                       \
+	X(ALLOWLISTED, "xdp_allowlisted", "requests that bypassed the limiter (allow list)")       \
+	X(FASTPATH_ANSWERED, "xdp_fastpath_answered", "plain NTP requests answered in XDP")        \
+	X(FASTPATH_HWTS, "xdp_fastpath_hwts", "fast-path answers with a NIC receive timestamp")
+
+enum tock_xdp_stat {
+#define TOCK_XDP_STAT_ENUM(id, name, help) XDP_STAT_##id,
+	TOCK_XDP_STATS(TOCK_XDP_STAT_ENUM)
+#undef TOCK_XDP_STAT_ENUM
+	    XDP_STAT_COUNT
+};
+
+/* The value of the per-CPU stats map (one element): one slot per reason. */
+struct tock_xdp_stats {
+	__u64 c[XDP_STAT_COUNT];
+};
+
+#ifndef __bpf__
+/* Names and help texts, indexed by enum tock_xdp_stat (userspace only). */
+__attribute__((unused)) static const char *const tock_xdp_stat_names[XDP_STAT_COUNT] = {
+#define TOCK_XDP_STAT_NAME(id, name, help) name,
+    TOCK_XDP_STATS(TOCK_XDP_STAT_NAME)
+#undef TOCK_XDP_STAT_NAME
+};
+__attribute__((unused)) static const char *const tock_xdp_stat_help[XDP_STAT_COUNT] = {
+#define TOCK_XDP_STAT_HELP(id, name, help) help,
+    TOCK_XDP_STATS(TOCK_XDP_STAT_HELP)
+#undef TOCK_XDP_STAT_HELP
+};
+#endif
+
+/* tock_xdp_config.flags */
+#define TOCK_XDP_F_RATELIMIT (1U << 0) /* per-prefix token bucket on */
+#define TOCK_XDP_F_FASTPATH  (1U << 1) /* answer plain mode-3 requests in XDP */
+
+/* The config map's one element, written by the loader (and on reload). */
+struct tock_xdp_config {
+	__u32 flags;        /* TOCK_XDP_F_* */
+	__u32 rate;         /* tokens per second per prefix (1..TOCK_XDP_MAX_RATE) */
+	__u32 burst;        /* bucket depth in tokens (1..TOCK_XDP_MAX_BURST) */
+	__u32 kod_every;    /* answer 1 in N over-limit requests with KoD RATE (0 = never) */
+	__u32 leak_every;   /* pass 1 in M over-limit requests (0 = never) */
+	__u8 prefix4;       /* limiter key length for IPv4 (1..32) */
+	__u8 prefix6;       /* limiter key length for IPv6 (1..128) */
+	__u8 allowed_modes; /* bit m set (m = 0, 1, 2): pass mode m instead of dropping it */
+	__u8 pad;
+	__u64 full_ns; /* ns to refill an empty bucket: ceil(burst * 1e9 / rate) */
+};
+
+/* The clock map's one element: the fast path's header fields, mirrored from
+ * struct tock_clock_status by the loader every second. Multi-byte fields are stored in
+ * wire (big-endian) order so the program copies them without swapping. */
+struct tock_xdp_clock {
+	__u8 valid; /* 0: pass every request to tockd */
+	__u8 leap;  /* 0..3 */
+	__u8 stratum;
+	__s8 precision;
+	__u32 refid;      /* wire order */
+	__u32 root_delay; /* wire order, NTP short format */
+	__u32 root_dispersion;
+	__u64 ref_time;   /* wire order, NTP timestamp */
+	__s32 tai_offset; /* TAI - UTC, seconds (host order) */
+	__u32 seq;        /* bumped by every update (host order; diagnostics) */
+};
+
+/* Keys of the allow/deny LPM tries (addresses in network order). */
+struct tock_lpm4_key {
+	__u32 prefixlen;
+	__u8 addr[4];
+};
+struct tock_lpm6_key {
+	__u32 prefixlen;
+	__u8 addr[16];
+};
+
+/* Limiter key: the source address masked to prefix4/prefix6 (IPv4 in addr[0..3]). */
+struct tock_limit_key {
+	__u8 family; /* 4 or 6 */
+	__u8 prefixlen;
+	__u8 pad[2];
+	__u8 addr[16];
+};
+
+/* Limiter value (LRU hash). Updated without a lock: CPUs racing on one prefix may lose an
+ * update, an error of about one token per racing CPU, which a limiter tolerates. */
+struct tock_limit_bucket {
+	__u64 credit;  /* tokens * TOCK_XDP_TOKEN */
+	__u64 last_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last request */
+	__u64 hits;    /* requests seen */
+	__u64 limited; /* requests over the limit */
+};
+
+#endif
