@@ -142,4 +142,4 @@ deb:
 clean:
 	rm -rf $(B)
 
--include $(shell find $(B) -name '*.d' 2>/dev/null)
+-include $(shell find $(B)/obj $(B)/asan-obj -name '*.d' -type f 2>/dev/null)

@@ -42,7 +42,7 @@ static const unsigned xdp_drop_ids[] = {
 int ctl_xdp_counters(struct ctl_counters *c)
 {
 	uint64_t v[XDP_STAT_COUNT];
-	int fd, err;
+	int fd = -1, err;
 
 	_Static_assert(XDP_STAT_COUNT <= sizeof(c->xdp) / sizeof(c->xdp[0]), "xdp[] too small");
 	err = xdp_pinned_open(bpf_dir(), &fd, NULL, NULL);
@@ -110,7 +110,7 @@ static int parse_clients_args(int argc, char **argv, size_t *max)
 int cmd_clients(int argc, char **argv)
 {
 	struct xdp_client *cl;
-	int lfd, cfd, err;
+	int lfd = -1, cfd = -1, err;
 	size_t max, n;
 
 	if (parse_clients_args(argc, argv, &max) < 0) {
