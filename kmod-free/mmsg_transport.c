@@ -26,6 +26,7 @@ struct mmsg_priv {
 	struct mmsg_entry e[TRANSPORT_BATCH];
 	struct mmsghdr hdr[TRANSPORT_BATCH];
 	struct pollfd pfd[TRANSPORT_MAX_SOCKS];
+	size_t cmsg_space;
 	int next_sock; /* where the next recv starts, so one busy socket cannot starve others */
 };
 
@@ -33,11 +34,12 @@ static int mmsg_init(struct transport *t, const struct transport_cfg *cfg)
 {
 	struct mmsg_priv *m;
 
-	if (cfg->n_fds > TRANSPORT_MAX_SOCKS)
+	if (cfg->n_fds > TRANSPORT_MAX_SOCKS || cfg->cmsg_space > TRANSPORT_CMSG_SPACE)
 		return -EINVAL;
 	m = calloc(1, sizeof(*m));
 	if (!m)
 		return -ENOMEM;
+	m->cmsg_space = cfg->cmsg_space ? cfg->cmsg_space : TRANSPORT_CMSG_SPACE;
 	for (int s = 0; s < cfg->n_fds; s++)
 		m->pfd[s] = (struct pollfd){.fd = cfg->fds[s], .events = POLLIN};
 	t->priv = m;
@@ -50,8 +52,32 @@ static void mmsg_deinit(struct transport *t)
 	t->priv = NULL;
 }
 
-/* Drains up to max datagrams from socket s into entries [first, first + max). */
-static int recv_sock(struct transport *t, int s, struct transport_pkt *pkts, int first, int max)
+/* Entry i (just received on socket s) as a packet for the worker. */
+static void take_entry(struct transport *t, int s, int i, struct transport_pkt *p)
+{
+	struct mmsg_priv *m = t->priv;
+	struct msghdr *h = &m->hdr[i].msg_hdr;
+
+	if (h->msg_flags & MSG_CTRUNC) /* still served, maybe with a daemon timestamp */
+		STAT_INC(t->cfg.stats, RX_TRUNCATED);
+	transport_parse_cmsgs(h, t->cfg.hw, p);
+	p->peer_len = h->msg_namelen;
+	memcpy(&p->meta.peer, &m->e[i].name, sizeof(p->meta.peer));
+	p->req = m->e[i].req;
+	p->req_len = m->hdr[i].msg_len;
+	p->sock = s;
+	p->resp = m->e[i].resp;
+	p->resp_len = 0;
+	p->priv = (uint32_t)i;
+}
+
+/*
+ * Drains up to max datagrams from socket s into entries [first, first + max) and appends
+ * them to pkts[*n_pkts...]; a truncated request is counted and left out (the packets keep
+ * pointing into their own entries). Returns the entries used, or -errno.
+ */
+static int recv_sock(struct transport *t, int s, struct transport_pkt *pkts, int *n_pkts,
+		     int first, int max)
 {
 	struct mmsg_priv *m = t->priv;
 	int n;
@@ -63,27 +89,16 @@ static int recv_sock(struct transport *t, int s, struct transport_pkt *pkts, int
 		m->hdr[i].msg_hdr = (struct msghdr){.msg_name = &e->name, .msg_namelen = sizeof(e->name),
 						    .msg_iov = &e->iov, .msg_iovlen = 1,
 						    .msg_control = e->cmsg.buf,
-						    .msg_controllen = sizeof(e->cmsg.buf)};
+						    .msg_controllen = m->cmsg_space};
 	}
 	n = recvmmsg(t->cfg.fds[s], &m->hdr[first], (unsigned)max, MSG_DONTWAIT, NULL);
 	if (n < 0)
 		return errno == EAGAIN || errno == EINTR ? 0 : -errno;
 	for (int i = first; i < first + n; i++) {
-		struct msghdr *h = &m->hdr[i].msg_hdr;
-		struct transport_pkt *p = &pkts[i];
-
-		if (h->msg_flags & (MSG_TRUNC | MSG_CTRUNC))
+		if (m->hdr[i].msg_hdr.msg_flags & MSG_TRUNC)
 			STAT_INC(t->cfg.stats, RX_TRUNCATED);
-		transport_parse_cmsgs(h, t->cfg.hw, p);
-		p->peer_len = h->msg_namelen;
-		memcpy(&p->meta.peer, &m->e[i].name, sizeof(p->meta.peer));
-		p->req = m->e[i].req;
-		/* a truncated request is given with length 0 so the handler drops it as short */
-		p->req_len = (h->msg_flags & MSG_TRUNC) ? 0 : m->hdr[i].msg_len;
-		p->sock = s;
-		p->resp = m->e[i].resp;
-		p->resp_len = 0;
-		p->priv = (uint32_t)i;
+		else
+			take_entry(t, s, i, &pkts[(*n_pkts)++]);
 	}
 	return n;
 }
@@ -91,22 +106,23 @@ static int recv_sock(struct transport *t, int s, struct transport_pkt *pkts, int
 static int mmsg_recv(struct transport *t, struct transport_pkt *pkts, int max, int timeout_ms)
 {
 	struct mmsg_priv *m = t->priv;
-	int nfds = t->cfg.n_fds, n = 0, r;
+	int nfds = t->cfg.n_fds, n = 0, used = 0, r;
 
 	if (max > TRANSPORT_BATCH)
 		max = TRANSPORT_BATCH;
 	r = poll(m->pfd, (nfds_t)nfds, timeout_ms);
 	if (r <= 0)
 		return r < 0 && errno != EINTR ? -errno : 0;
-	for (int k = 0; k < nfds && n < max; k++) {
+	/* entries, not packets, bound the loop: a left-out truncated datagram keeps its entry */
+	for (int k = 0; k < nfds && used < max; k++) {
 		int s = (m->next_sock + k) % nfds;
 
 		if (!(m->pfd[s].revents & POLLIN))
 			continue;
-		r = recv_sock(t, s, pkts, n, max - n);
+		r = recv_sock(t, s, pkts, &n, used, max - used);
 		if (r < 0)
 			return n ? n : r;
-		n += r;
+		used += r;
 	}
 	m->next_sock = (m->next_sock + 1) % nfds;
 	return n;

@@ -56,7 +56,10 @@ struct transport_cfg {
 	int n_fds;
 	struct tock_worker_stats *stats; /* the worker's counters (RX_TRUNCATED, RX_NOBUFS, TX_ERRORS) */
 	const struct hwts_set *hw;       /* NIC clocks for hardware stamps, or NULL */
-	unsigned ring_entries;           /* io_uring: SQ size and provided buffers (power of two) */
+	unsigned ring_entries;           /* io_uring: SQ size (power of two, >= 2 batches) */
+	/* 0 keeps the defaults; tests set them to force the edge cases (ENOBUFS, MSG_CTRUNC) */
+	unsigned buf_entries; /* io_uring: provided buffers (power of two), 0: ring_entries */
+	unsigned cmsg_space;  /* control bytes per datagram (<= TRANSPORT_CMSG_SPACE), 0: all */
 };
 
 struct transport;

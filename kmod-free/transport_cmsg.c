@@ -59,14 +59,16 @@ static void take_timestamping(const struct scm_timestamping *t, const struct hwt
 
 static void take_pktinfo(const struct cmsghdr *c, struct transport_local *l)
 {
-	if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+	if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO &&
+	    c->cmsg_len >= CMSG_LEN(sizeof(struct in_pktinfo))) {
 		struct in_pktinfo pi;
 
 		memcpy(&pi, CMSG_DATA(c), sizeof(pi));
 		l->family = AF_INET;
 		l->ifindex = pi.ipi_ifindex;
 		l->addr.v4 = pi.ipi_addr;
-	} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+	} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
+		   c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
 		struct in6_pktinfo pi;
 
 		memcpy(&pi, CMSG_DATA(c), sizeof(pi));
@@ -79,11 +81,15 @@ static void take_pktinfo(const struct cmsghdr *c, struct transport_local *l)
 void transport_parse_cmsgs(struct msghdr *msg, const struct hwts_set *hw,
 			   struct transport_pkt *pkt)
 {
+	const uint8_t *end = (const uint8_t *)msg->msg_control + msg->msg_controllen;
 	const struct cmsghdr *ts = NULL;
 
 	pkt->meta.rx_source = TS_SRC_DAEMON;
 	memset(&pkt->local, 0, sizeof(pkt->local));
 	for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c; c = CMSG_NXTHDR(msg, c)) {
+		/* never read past the control data, whatever a cmsg_len says */
+		if (c->cmsg_len > (size_t)(end - (const uint8_t *)c))
+			break;
 		if (c->cmsg_level == SOL_SOCKET &&
 		    (c->cmsg_type == SCM_TIMESTAMPING || c->cmsg_type == SCM_TIMESTAMPNS))
 			ts = c; /* after the loop: the hardware stamp needs the ifindex */
@@ -96,7 +102,10 @@ void transport_parse_cmsgs(struct msghdr *msg, const struct hwts_set *hw,
 
 		memcpy(&t, CMSG_DATA(ts), sizeof(t));
 		take_timestamping(&t, hw, pkt);
-	} else if (ts && ts->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+	} else if (ts && ts->cmsg_type == SCM_TIMESTAMPNS &&
+		   ts->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+		/* type checked: on MSG_CTRUNC the kernel cuts an SCM_TIMESTAMPING down to what
+		 * fits, and the cut one must not pass for an SCM_TIMESTAMPNS */
 		memcpy(&pkt->meta.rx_time, CMSG_DATA(ts), sizeof(struct timespec));
 		pkt->meta.rx_source = TS_SRC_KERNEL;
 	}

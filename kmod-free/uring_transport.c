@@ -5,7 +5,8 @@
  * until it runs out of buffers), and batched sendmsg (a batch of SQEs, one submit).
  *
  * Receive buffer layout (io_uring_recvmsg_out): header | name | control | payload, with the
- * name and control sizes fixed by the msghdr given to the multishot request.
+ * name and control sizes fixed by the msghdr given to the multishot request. The payload part
+ * holds exactly TRANSPORT_PKT_MAX bytes, so both transports truncate at the same size.
  */
 #include <errno.h>
 #include <liburing.h>
@@ -17,8 +18,6 @@
 
 #define URING_BGID       0
 #define URING_NAME_LEN   ((socklen_t)sizeof(struct sockaddr_storage))
-#define URING_BUF_SIZE   (sizeof(struct io_uring_recvmsg_out) + URING_NAME_LEN + \
-			  TRANSPORT_CMSG_SPACE + TRANSPORT_PKT_MAX)
 #define URING_KIND_RECV  1ULL
 #define URING_KIND_SEND  2ULL
 #define URING_UD(kind, idx) (((kind) << 32) | (uint32_t)(idx))
@@ -42,6 +41,8 @@ struct uring_priv {
 	size_t br_bytes;
 	uint8_t *bufs;
 	unsigned n_bufs;
+	unsigned buf_len;    /* what the kernel may fill: header, name, control, payload */
+	unsigned buf_stride; /* buf_len rounded up to a cache line */
 	struct msghdr recv_msg[TRANSPORT_MAX_SOCKS]; /* the multishot templates */
 	uint8_t need_arm[TRANSPORT_MAX_SOCKS];
 	struct uring_slot *slots;
@@ -76,7 +77,7 @@ static void arm_recv(struct transport *t, int s)
 
 static void give_buffer(struct uring_priv *u, unsigned bid, int offset)
 {
-	io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * URING_BUF_SIZE, URING_BUF_SIZE, bid,
+	io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * u->buf_stride, u->buf_len, bid,
 			      io_uring_buf_ring_mask(u->n_bufs), offset);
 }
 
@@ -92,7 +93,7 @@ static int setup_buffers(struct uring_priv *u)
 		u->br = NULL;
 		return -errno;
 	}
-	u->bufs = aligned_alloc(64, (size_t)u->n_bufs * URING_BUF_SIZE + 64);
+	u->bufs = aligned_alloc(64, (size_t)u->n_bufs * u->buf_stride);
 	if (!u->bufs)
 		return -ENOMEM;
 	reg.ring_addr = (unsigned long)u->br;
@@ -138,7 +139,7 @@ static void uring_deinit(struct transport *t)
 
 	if (!u)
 		return;
-	if (u->ring.ring_fd > 0)
+	if (u->ring.ring_fd >= 0)
 		io_uring_queue_exit(&u->ring); /* cancels the multishot requests */
 	if (u->br)
 		munmap(u->br, u->br_bytes);
@@ -148,19 +149,41 @@ static void uring_deinit(struct transport *t)
 	t->priv = NULL;
 }
 
+static int is_pow2(unsigned v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* The sizes cfg asks for (0 picks the default), checked; 0 or -EINVAL. */
+static int pick_sizes(struct uring_priv *u, const struct transport_cfg *cfg, unsigned *ctl)
+{
+	u->n_bufs = cfg->buf_entries ? cfg->buf_entries : cfg->ring_entries;
+	*ctl = cfg->cmsg_space ? cfg->cmsg_space : TRANSPORT_CMSG_SPACE;
+	/* a packet's handle holds the buffer id in 16 bits (uring_send) */
+	if (cfg->n_fds > TRANSPORT_MAX_SOCKS || cfg->ring_entries < 2 * TRANSPORT_BATCH ||
+	    !is_pow2(cfg->ring_entries) || !is_pow2(u->n_bufs) || u->n_bufs > 32768 ||
+	    *ctl > TRANSPORT_CMSG_SPACE)
+		return -EINVAL;
+	u->buf_len = sizeof(struct io_uring_recvmsg_out) + URING_NAME_LEN + *ctl +
+		     TRANSPORT_PKT_MAX;
+	u->buf_stride = (u->buf_len + 63) & ~63u; /* aligned_alloc wants a multiple of 64 */
+	return 0;
+}
+
 static int uring_init(struct transport *t, const struct transport_cfg *cfg)
 {
 	struct uring_priv *u;
+	unsigned ctl;
 	int err;
 
-	if (cfg->n_fds > TRANSPORT_MAX_SOCKS || cfg->ring_entries < 2 * TRANSPORT_BATCH ||
-	    (cfg->ring_entries & (cfg->ring_entries - 1)))
-		return -EINVAL;
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
 	t->priv = u;
-	u->n_bufs = cfg->ring_entries;
+	u->ring.ring_fd = -1;
+	err = pick_sizes(u, cfg, &ctl);
+	if (err)
+		goto fail;
 	err = init_ring(u, cfg->ring_entries);
 	if (err) {
 		u->ring.ring_fd = -1;
@@ -173,7 +196,7 @@ static int uring_init(struct transport *t, const struct transport_cfg *cfg)
 		goto fail;
 	for (int s = 0; s < cfg->n_fds; s++) {
 		u->recv_msg[s].msg_namelen = URING_NAME_LEN;
-		u->recv_msg[s].msg_controllen = TRANSPORT_CMSG_SPACE;
+		u->recv_msg[s].msg_controllen = ctl;
 		arm_recv(t, s);
 	}
 	err = io_uring_submit(&u->ring);
@@ -204,7 +227,7 @@ static int take_recv(struct transport *t, struct io_uring_cqe *cqe, int s, int s
 {
 	struct uring_priv *u = t->priv;
 	unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
-	uint8_t *buf = u->bufs + (size_t)bid * URING_BUF_SIZE;
+	uint8_t *buf = u->bufs + (size_t)bid * u->buf_stride;
 	struct io_uring_recvmsg_out *out = io_uring_recvmsg_validate(buf, cqe->res, &u->recv_msg[s]);
 	struct msghdr m = {0};
 
@@ -241,7 +264,7 @@ static void recv_status(struct transport *t, struct io_uring_cqe *cqe, int s)
 		u->need_arm[s] = 1; /* re-armed after this batch gives its buffers back */
 }
 
-/* Handles one completion; returns 1 if it produced a packet, 0 if not, -1 to stop here. */
+/* Handles one completion; returns 1 if it produced a packet, else 0. */
 static int handle_cqe(struct transport *t, struct io_uring_cqe *cqe, struct transport_pkt *pkt)
 {
 	struct uring_priv *u = t->priv;
@@ -259,8 +282,15 @@ static int handle_cqe(struct transport *t, struct io_uring_cqe *cqe, struct tran
 	if (cqe->res < 0 || !(cqe->flags & IORING_CQE_F_BUFFER))
 		return 0;
 	slot = slot_get(u);
-	if (slot < 0)
-		return -1; /* every response slot is in flight: leave this CQE for later */
+	if (slot < 0) {
+		/* Every response slot waits for a send completion queued behind this CQE (sends
+		 * that went async on a full socket): waiting here would never reach them, so the
+		 * request is dropped and counted like a lack of buffers. */
+		STAT_INC(t->cfg.stats, RX_NOBUFS);
+		give_buffer(u, cqe->flags >> IORING_CQE_BUFFER_SHIFT, 0);
+		io_uring_buf_ring_advance(u->br, 1);
+		return 0;
+	}
 	if (!take_recv(t, cqe, idx, slot, pkt)) {
 		slot_put(u, slot);
 		return 0;
@@ -274,7 +304,7 @@ static int uring_recv(struct transport *t, struct transport_pkt *pkts, int max, 
 	struct __kernel_timespec ts = {timeout_ms / 1000, (timeout_ms % 1000) * 1000000LL};
 	struct io_uring_cqe *cqe;
 	unsigned head, seen = 0;
-	int n = 0, r, err;
+	int n = 0, err;
 
 	for (int s = 0; s < t->cfg.n_fds; s++)
 		if (u->need_arm[s])
@@ -285,10 +315,7 @@ static int uring_recv(struct transport *t, struct transport_pkt *pkts, int max, 
 	io_uring_for_each_cqe(&u->ring, head, cqe) {
 		if (n >= max)
 			break;
-		r = handle_cqe(t, cqe, &pkts[n]);
-		if (r < 0)
-			break;
-		n += r;
+		n += handle_cqe(t, cqe, &pkts[n]);
 		seen++;
 	}
 	io_uring_cq_advance(&u->ring, seen);
