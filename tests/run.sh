@@ -7,6 +7,7 @@
 set -u
 cd "$(dirname "$0")/.."
 B=${B:-build}
+export TOCK_B=${TOCK_B:-$B}
 pass=0 fail=0 skip=0 failed=()
 log_dir=$B/test-logs
 mkdir -p "$log_dir"

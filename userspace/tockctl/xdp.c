@@ -2,8 +2,9 @@
 /*
  * The subcommands that need the XDP program or the kernel feature probes (kmod-free/):
  * `tockctl clients`, `tockctl probe`, and the XDP counters shown by serverstats/metrics.
- * tockd pins its XDP maps under TOCK_BPF_DIR (default /sys/fs/bpf/tock, see
- * xdp_loader_pin_maps); without them there is no XDP program to report on.
+ * tockd pins its XDP maps under TOCK_BPF_DIR, else /sys/fs/bpf/tock, else (no bpffs at
+ * /sys/fs/bpf) RUNDIR/bpf (see userspace/tockd/xdp.c); without them there is no XDP program
+ * to report on.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include <unistd.h>
 
 #include "counters.h"
+#include "metrics_xdp.h"
 #include "probe_xdp.h"
 #include "tockctl.h"
 #include "transport.h"
@@ -23,21 +25,22 @@
 
 #define DEFAULT_BPF_DIR "/sys/fs/bpf/tock"
 
+/* The same choice tockd makes: the environment, else /sys/fs/bpf/tock, else RUNDIR/bpf
+ * when tockd pinned there (no bpffs at /sys/fs/bpf). */
 static const char *bpf_dir(void)
 {
+	static char rundir_pins[4096];
 	const char *d = getenv("TOCK_BPF_DIR");
 
-	return d && *d ? d : DEFAULT_BPF_DIR;
+	if (d && *d)
+		return d;
+	snprintf(rundir_pins, sizeof(rundir_pins), "%s/bpf/stats", tockctl_rundir);
+	if (access(DEFAULT_BPF_DIR "/stats", F_OK) < 0 && access(rundir_pins, F_OK) == 0) {
+		rundir_pins[strlen(rundir_pins) - strlen("/stats")] = 0;
+		return rundir_pins;
+	}
+	return DEFAULT_BPF_DIR;
 }
-
-/* Verdicts that end a request inside XDP without an answer (chrony's "dropped"). A KoD
- * RATE is an answer, but chrony counts rate-limited requests as dropped all the same. */
-static const unsigned xdp_drop_ids[] = {
-    XDP_STAT_DROP_MALFORMED,    XDP_STAT_DROP_SHORT,        XDP_STAT_DROP_VERSION,
-    XDP_STAT_DROP_MODE_CONTROL, XDP_STAT_DROP_MODE_PRIVATE, XDP_STAT_DROP_REFLECTION,
-    XDP_STAT_DROP_MODE_OTHER,   XDP_STAT_DROP_DENIED,       XDP_STAT_RATELIMITED_DROPPED,
-    XDP_STAT_KOD_SENT,
-};
 
 int ctl_xdp_counters(struct ctl_counters *c)
 {
@@ -52,14 +55,7 @@ int ctl_xdp_counters(struct ctl_counters *c)
 	close(fd);
 	if (err)
 		return err;
-	for (unsigned i = 0; i < XDP_STAT_COUNT; i++)
-		c->xdp[i] =
-		    (struct metrics_extra){tock_xdp_stat_names[i], tock_xdp_stat_help[i], v[i]};
-	c->in.xdp = c->xdp;
-	c->in.n_xdp = XDP_STAT_COUNT;
-	for (size_t i = 0; i < sizeof(xdp_drop_ids) / sizeof(xdp_drop_ids[0]); i++)
-		c->in.xdp_dropped += v[xdp_drop_ids[i]];
-	c->in.xdp_answered = v[XDP_STAT_FASTPATH_ANSWERED];
+	metrics_xdp_fill(&c->in, c->xdp, v); /* as tockd's control socket does */
 	return 0;
 }
 

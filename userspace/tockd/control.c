@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * The control socket's I/O (the protocol is control_proto.c): a non-blocking Unix datagram
- * socket served from the main thread's poll loop. Counters come from the shared stats blocks
- * (and tock-ke's file for the NTS-KE fields), so a reply never waits for a worker.
+ * socket served from the main thread's poll loop. Counters come from the shared stats blocks,
+ * tock-ke's file and the XDP maps (counters.c), so a reply never waits for a worker.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,47 +55,12 @@ int control_open(struct tockd *d)
 	return 0;
 }
 
-/* Maps tock-ke's counters for a moment, if tock-ke is running. */
-static void read_ke_stats(const struct tockd *d, struct tock_ke_stats *out, int *have)
-{
-	char path[CONF_PATH_MAX + 16];
-	size_t len = sizeof(struct stats_file_hdr) + sizeof(struct tock_ke_stats);
-	const struct stats_file_hdr *h;
-	struct stat st;
-	int fd;
-
-	*have = 0;
-	snprintf(path, sizeof(path), "%s/tock-ke.stats", d->conf.rundir);
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return;
-	if (fstat(fd, &st) == 0 && (size_t)st.st_size >= len) {
-		h = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
-		if (h != MAP_FAILED) {
-			if (h->magic == STATS_FILE_MAGIC && h->version == STATS_FILE_VERSION) {
-				memcpy(out, h + 1, sizeof(*out));
-				*have = 1;
-			}
-			munmap((void *)h, len);
-		}
-	}
-	close(fd);
-}
-
 static void build_view(const struct tockd *d, struct control_view *v)
 {
-	struct tock_ke_stats ke;
-	struct metrics_input in = {0};
-	int have_ke;
+	static struct tockd_counters c; /* main thread only; large */
 
-	read_ke_stats(d, &ke, &have_ke);
-	in.workers = (const struct tock_worker_stats *)((const uint8_t *)d->stats_map +
-							sizeof(struct stats_file_hdr));
-	in.n_workers = (unsigned)d->n_workers;
-	in.start_time = d->start_time;
-	in.ke = have_ke ? &ke : NULL;
-	in.now = time(NULL);
-	metrics_chrony_values(&in, v->chrony);
+	tockd_counters_read(d, &c);
+	metrics_chrony_values(&c.in, v->chrony);
 	v->chrony[MCF_CMD_HITS] = d->cmd_hits;
 	v->chrony[MCF_CMD_DROPS] = d->cmd_drops;
 	v->tracking = d->tracking;

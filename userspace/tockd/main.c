@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 /*
  * tockd: start-up in the order DESIGN §10 fixes (config, sockets and rings, key map, stats
- * file, control socket, then drop privileges and start the workers), then the main thread's
- * loop: signals, the control socket, chronyd's replies, and a once-a-second tick that
- * publishes the clock status, looks for the key map and samples the NIC clocks.
+ * file, XDP program and its maps, control socket and metrics listener, then drop privileges
+ * and start the workers), then the main thread's loop: signals, the control socket, the
+ * metrics listener, chronyd's replies, and a once-a-second tick that publishes the clock
+ * status (to the workers and the XDP fast path), follows the key map (or derives the fleet
+ * keys) and samples the NIC clocks.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -64,20 +66,37 @@ static void publish_clock(struct tockd *d)
 
 	clock_source_status(&d->clk, &d->conf, &st, &d->tracking);
 	clock_cell_publish(&d->clock, &st);
+	tockd_xdp_clock(d, &st);
+}
+
+/* Whether the userspace filter's rules differ (XDP takes new ones on reload; it does not). */
+static int filter_changed(const struct tock_conf *old, const struct tock_conf *new)
+{
+	return memcmp(&old->ratelimit, &new->ratelimit, sizeof(old->ratelimit)) ||
+	       old->n_allow != new->n_allow || old->n_deny != new->n_deny ||
+	       memcmp(old->allow, new->allow, sizeof(old->allow)) ||
+	       memcmp(old->deny, new->deny, sizeof(old->deny));
 }
 
 /* Warns about changed settings that only a restart applies. */
-static void reload_warn(const struct tock_conf *old, const struct tock_conf *new)
+static void reload_warn(const struct tockd *d, const struct tock_conf *new)
 {
+	const struct tock_conf *old = &d->conf;
+
 	if (memcmp(old->listen, new->listen, sizeof(old->listen)) || old->n_listen != new->n_listen ||
 	    old->workers != new->workers || old->io_uring != new->io_uring ||
 	    strcmp(old->rundir, new->rundir) || strcmp(old->controlsocket, new->controlsocket) ||
 	    strcmp(old->chronyd_socket, new->chronyd_socket) ||
-	    memcmp(&old->ratelimit, &new->ratelimit, sizeof(old->ratelimit)) ||
-	    old->n_allow != new->n_allow || old->n_deny != new->n_deny ||
-	    old->n_hwtimestamp != new->n_hwtimestamp)
-		log_warn("reload: listen/workers/io_uring/rundir/controlsocket/ratelimit/allow/deny/"
-			 "hwtimestamp changes need a restart; applying the clock settings only");
+	    old->n_hwtimestamp != new->n_hwtimestamp || old->n_xdp != new->n_xdp ||
+	    memcmp(old->xdp, new->xdp, sizeof(old->xdp)) ||
+	    old->metrics_enabled != new->metrics_enabled ||
+	    memcmp(&old->metrics, &new->metrics, sizeof(old->metrics)) ||
+	    strcmp(old->ntskeyseed, new->ntskeyseed) || old->ntsrotate != new->ntsrotate)
+		log_warn("reload: listen/workers/io_uring/rundir/controlsocket/hwtimestamp/xdp "
+			 "interfaces/metrics/ntskeyseed changes need a restart");
+	if (!d->xdp_filters && filter_changed(old, new))
+		log_warn("reload: ratelimit/allow/deny changes need a restart (the filter runs "
+			 "in userspace)");
 }
 
 /* SIGHUP: re-read the file; on error keep running as before. Workers never read the config,
@@ -91,7 +110,8 @@ static void reload(struct tockd *d)
 		log_err("reload failed, keeping the running configuration: %s", err);
 		return;
 	}
-	reload_warn(&d->conf, &fresh);
+	reload_warn(d, &fresh);
+	tockd_xdp_reload(d, &fresh);
 	if (fresh.clock_mode == CONF_CLOCK_CHRONYD && d->clk.fd < 0)
 		log_warn("reload: clock follow chronyd needs a restart (its socket is bound at "
 			 "start-up); keeping the current clock source");
@@ -109,6 +129,7 @@ static void tick(struct tockd *d)
 	clock_source_tick(&d->clk);
 	publish_clock(d);
 	keys_poll(d);
+	fleet_tick(d);
 	hwts_set_sample(&d->hw);
 }
 
@@ -128,17 +149,21 @@ static int handle_signal(struct tockd *d, int sfd)
 	return 1;
 }
 
+#define POLL_FIXED 3 /* signals, control socket, chronyd; then the metrics listener */
+
 static void main_loop(struct tockd *d, int sfd)
 {
 	int64_t next = mono_ms() + 1000;
 
 	for (;;) {
-		struct pollfd p[3] = {{.fd = sfd, .events = POLLIN},
-				      {.fd = d->ctl_fd, .events = POLLIN},
-				      {.fd = clock_source_fd(&d->clk), .events = POLLIN}};
+		struct pollfd p[POLL_FIXED + 1 + HTTP_MAX_CONNS] = {
+		    {.fd = sfd, .events = POLLIN},
+		    {.fd = d->ctl_fd, .events = POLLIN},
+		    {.fd = clock_source_fd(&d->clk), .events = POLLIN}};
+		int n = POLL_FIXED + http_pollfds(&d->http, p + POLL_FIXED);
 		int64_t wait = next - mono_ms();
 
-		if (poll(p, 3, wait < 0 ? 0 : (int)wait) < 0 && errno != EINTR)
+		if (poll(p, (nfds_t)n, wait < 0 ? 0 : (int)wait) < 0 && errno != EINTR)
 			log_err("poll: %s", strerror(errno));
 		if ((p[0].revents & POLLIN) && !handle_signal(d, sfd))
 			return;
@@ -148,6 +173,7 @@ static void main_loop(struct tockd *d, int sfd)
 			clock_source_input(&d->clk);
 			publish_clock(d);
 		}
+		http_serve(&d->http, p + POLL_FIXED, mono_ms());
 		if (mono_ms() >= next) {
 			tick(d);
 			next += 1000;
@@ -185,7 +211,46 @@ static void hwts_setup(struct tockd *d)
 	}
 }
 
-/* Everything privileged, in order; then the privilege drop. 0 or -errno. */
+/* The metrics listener, when configured. 0 or -errno. */
+static int metrics_open(struct tockd *d)
+{
+	char addr[64];
+	int err;
+
+	if (!d->conf.metrics_enabled)
+		return 0;
+	conf_addr_str(&d->conf.metrics, addr, sizeof(addr));
+	err = http_open(&d->http, &d->conf.metrics, tockd_metrics_text, d);
+	if (err)
+		log_err("metrics %s: %s", addr, strerror(-err));
+	else
+		log_info("metrics on http://%s/metrics", addr);
+	return err;
+}
+
+/* The keys: derived here in fleet mode, else tock-ke's key map (when it exists). */
+static int keys_start(struct tockd *d)
+{
+	if (d->conf.ntskeyseed[0])
+		return fleet_start(d);
+	keys_poll(d);
+	return 0;
+}
+
+/* The control socket and the metrics listener. 0 or -errno. */
+static int control_start(struct tockd *d)
+{
+	int err = control_open(d);
+
+	if (err) {
+		log_err("control socket %s: %s", d->conf.controlsocket, strerror(-err));
+		return err;
+	}
+	return metrics_open(d);
+}
+
+/* Everything privileged, in order (sockets and rings, XDP, maps, control sockets); then the
+ * privilege drop. 0 or -errno. */
 static int start(struct tockd *d)
 {
 	int err = rundir_prepare(&d->conf);
@@ -200,12 +265,15 @@ static int start(struct tockd *d)
 	err = workers_create(d);
 	if (err)
 		return err;
-	keys_poll(d);
-	err = control_open(d);
-	if (err) {
-		log_err("control socket %s: %s", d->conf.controlsocket, strerror(-err));
+	tockd_xdp_start(d);
+	publish_clock(d); /* the fast path's clock map, before the first tick */
+	err = workers_filter_setup(d);
+	if (!err)
+		err = keys_start(d);
+	if (!err)
+		err = control_start(d);
+	if (err)
 		return err;
-	}
 	err = privdrop(d);
 	if (!err)
 		err = workers_start(d);
@@ -215,8 +283,11 @@ static int start(struct tockd *d)
 static void stop(struct tockd *d)
 {
 	workers_stop(d);
+	http_close(&d->http);
 	control_close(d);
+	tockd_xdp_stop(d);
 	keys_close(d);
+	fleet_stop(d);
 	stats_file_close(d);
 	clock_source_close(&d->clk);
 	hwts_set_close(&d->hw);
@@ -243,6 +314,7 @@ int main(int argc, char **argv)
 	}
 	d.start_time = time(NULL);
 	d.clk.fd = -1;
+	http_init(&d.http);
 	sfd = signals_setup();
 	if (sfd < 0) {
 		log_err("signals: %s", strerror(errno));

@@ -16,8 +16,11 @@
 #include "clock_source.h"
 #include "conf.h"
 #include "filter.h"
+#include "http.h"
 #include "hwts_phc.h"
 #include "keymap.h"
+#include "keyring.h"
+#include "metrics.h"
 #include "serve.h"
 #include "stats.h"
 #include "transport.h"
@@ -80,6 +83,19 @@ struct tockd {
 	char ctl_path[CONF_PATH_MAX];
 	uint64_t cmd_hits;
 	uint64_t cmd_drops;
+
+	/* XDP program (xdp.c): NULL when off or unavailable */
+	struct xdp_loader *xdp;
+	int xdp_filters;      /* every configured interface is covered: no userspace filter */
+	char bpf_dir[CONF_PATH_MAX + 8]; /* where its maps are pinned for tockctl ("" if not) */
+
+	/* fleet keys (fleet.c): derived here, published to the workers like the key map */
+	struct keyring *fleet;
+	struct keymap_shm fleet_shm;
+	struct keymap fleet_km;
+
+	/* Prometheus listener (http.c), when `metrics ADDR:PORT` is set */
+	struct http_server http;
 };
 
 /* sockets.c: one SO_REUSEPORT UDP socket per listen address for worker w. 0 or -errno. */
@@ -89,6 +105,8 @@ void sockets_close(struct tockd_worker *w);
 /* worker.c */
 int workers_create(struct tockd *d);   /* contexts, sockets, transports (no threads yet) */
 int workers_start(struct tockd *d);    /* threads, pinned */
+/* The userspace filter for every worker, unless XDP already filters (d->xdp_filters). */
+int workers_filter_setup(struct tockd *d);
 void workers_stop(struct tockd *d);    /* join and free */
 
 /* keys.c: opens the key map when it appears (or is replaced); call once a second. */
@@ -99,6 +117,34 @@ void keys_close(struct tockd *d);
 int stats_file_create(struct tockd *d, int n_workers);
 struct tock_worker_stats *stats_file_block(struct tockd *d, int i);
 void stats_file_close(struct tockd *d);
+
+/* xdp.c: load and attach the XDP program, pin its maps (before the privilege drop). Never
+ * fatal: without XDP the workers' userspace filter runs. */
+void tockd_xdp_start(struct tockd *d);
+/* Mirrors the clock status into the fast path's clock map (valid unless unsynchronised). */
+void tockd_xdp_clock(struct tockd *d, const struct tock_clock_status *st);
+/* SIGHUP: re-applies rate limit, allow/deny and fast path from a freshly loaded config. */
+void tockd_xdp_reload(struct tockd *d, const struct tock_conf *fresh);
+/* Detaches, removes the pins, unloads. */
+void tockd_xdp_stop(struct tockd *d);
+
+/* fleet.c: `ntskeyseed FILE`: derive the keys here and hand them to the workers. 0/-errno. */
+int fleet_start(struct tockd *d);
+/* Once a second: re-derive when the epoch moved and publish a new snapshot. */
+void fleet_tick(struct tockd *d);
+void fleet_stop(struct tockd *d);
+
+/* counters.c: everything the operator formats are made from (workers, tock-ke, XDP). */
+struct tockd_counters {
+	struct metrics_input in;
+	struct tock_ke_stats ke;
+	struct metrics_extra xdp[64];
+};
+void tockd_counters_read(const struct tockd *d, struct tockd_counters *c);
+
+/* Renders the Prometheus text (malloc'd, *len bytes); NULL on allocation failure. The
+ * callback the HTTP listener calls with d as arg. */
+char *tockd_metrics_text(void *d, size_t *len);
 
 /* privdrop.c: switch to conf.user without capabilities. 0 or -errno. */
 int privdrop(struct tockd *d);

@@ -146,9 +146,7 @@ static int worker_create(struct tockd *d, struct tockd_worker *w)
 	w->ctx = tock_worker_new(&opts, w->stats, &d->clock);
 	if (!w->ctx)
 		return -ENOMEM;
-	err = filter_init(&w->filter, &d->conf);
-	if (!err)
-		err = sockets_open(d, w);
+	err = sockets_open(d, w);
 	if (!err)
 		err = worker_transport(d, w);
 	return err;
@@ -199,6 +197,23 @@ int workers_create(struct tockd *d)
 	}
 	log_notice("%d worker%s, transport %s", d->n_workers, d->n_workers == 1 ? "" : "s",
 		   d->tops->name);
+	return 0;
+}
+
+/* The filter is chosen after the XDP attach (DESIGN §10 order) and before threads exist. */
+int workers_filter_setup(struct tockd *d)
+{
+	static const struct tock_conf no_rules; /* no deny list, no rate limit: always PASS */
+	const struct tock_conf *rules = d->xdp_filters ? &no_rules : &d->conf;
+	int err = 0;
+
+	for (int i = 0; i < d->n_workers && !err; i++)
+		err = filter_init(&d->workers[i].filter, rules);
+	if (err)
+		return err;
+	if (d->conf.n_deny || d->conf.ratelimit.enabled)
+		log_info("filter: %s", d->xdp_filters ? "in XDP (the userspace filter is off)"
+						     : "in userspace, before the handler");
 	return 0;
 }
 

@@ -1,0 +1,220 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# tockd with its XDP program (`xdp IFACE native`) on a veth pair:
+#  - attached natively, maps pinned under TOCK_BPF_DIR (a private bpffs made here);
+#  - mode 6/7 and mode 4 (reflection) packets never reach tockd's workers (their counters stay
+#    put) while the XDP counters rise, and `tockctl serverstats` and `chronyc -h SOCK
+#    serverstats` agree, both counting them as chrony's "NTP packets dropped";
+#  - NTS (chronyd -Q) still works through tockd while XDP is attached;
+#  - SIGHUP with `xdp fastpath on`: ntpdig is answered inside XDP, the workers see nothing;
+#  - SIGKILL detaches the program (bpf_link); after the drop to nobody the control socket
+#    still reads the XDP counters and the clock map is still updated; SIGTERM removes the pins;
+#  - the ladder: `xdp IFACE generic` attaches in skb mode; an interface that does not exist
+#    leaves the filtering to userspace (a deny list then drops in the workers).
+source "$(dirname "$0")/tockd_lib.bash"
+NS_S=tock-int-xdp-s$$
+NS_C=tock-int-xdp-c$$
+KE=$PWD/$B/bin/tock-ke
+CTL=$PWD/$B/bin/tockctl
+ATTACH=$PWD/$B/tests/helpers/xdp_attach
+for f in "$KE" "$CTL" "$ATTACH"; do [ -x "$f" ] || skip "$f not built"; done
+for c in chronyd chronyc ntpdig ethtool openssl; do command -v $c >/dev/null || skip "$c missing"; done
+KE_PID=
+EXTRA_PIDS=
+td_cleanup_hook() {
+	[ -s "$TMP/chronyd-q.pid" ] && kill "$(cat "$TMP/chronyd-q.pid")" 2>/dev/null
+	[ -n "$KE_PID" ] && kill "$KE_PID" 2>/dev/null && wait "$KE_PID" 2>/dev/null
+	[ -n "$TOCKD_PID" ] && kill "$TOCKD_PID" 2>/dev/null && wait "$TOCKD_PID" 2>/dev/null
+	TOCKD_PID=
+	umount -l "$TMP/bpffs" 2>/dev/null
+}
+
+setup() {
+	[ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces"
+	[ -x "$TOCKD" ] || skip "$TOCKD not built"
+	trap td_cleanup EXIT
+	ip netns add "$NS_S" && ip netns add "$NS_C" || fail "cannot create namespaces"
+	ip link add xs netns "$NS_S" type veth peer name xc netns "$NS_C" || fail "veth"
+	ip -n "$NS_S" addr add $SRV4/24 dev xs
+	ip -n "$NS_S" addr add $SRV6/64 dev xs nodad
+	ip -n "$NS_C" addr add 198.18.0.2/24 dev xc
+	ip -n "$NS_C" addr add 2001:2::2/64 dev xc nodad
+	for n in "$NS_S" "$NS_C"; do ip -n "$n" link set lo up; done
+	ip -n "$NS_S" link set xs up
+	ip -n "$NS_C" link set xc up
+	# partial checksums from TX offload look invalid to XDP (DESIGN §11)
+	ip netns exec "$NS_S" ethtool -K xs tx off >/dev/null
+	ip netns exec "$NS_C" ethtool -K xc tx off >/dev/null
+	# XDP_TX frames reach the peer only when it runs an XDP program too
+	ip netns exec "$NS_C" "$ATTACH" xc --pass --timeout 300 >"$TMP/pass.out" 2>&1 &
+	EXTRA_PIDS=$!
+	for _ in $(seq 30); do grep -q ready "$TMP/pass.out" && break; sleep 0.1; done
+	grep -q ready "$TMP/pass.out" || skip "cannot attach XDP to a veth: $(cat "$TMP/pass.out")"
+	mkdir -p "$TMP/bpffs"
+	mount -t bpf bpf "$TMP/bpffs" || skip "cannot mount a bpffs"
+	export TOCK_BPF_DIR=$TMP/bpffs/tock
+}
+
+make_certs() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-keyout "$TMP/ca.key" -out "$TMP/ca.pem" -subj "/CN=tock xdp CA" 2>/dev/null &&
+	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+		-keyout "$TMP/srv.key" -out "$TMP/srv.csr" -subj "/CN=$SRV4" 2>/dev/null &&
+	printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' $SRV4 >"$TMP/ext.cnf" &&
+	openssl x509 -req -in "$TMP/srv.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" \
+		-CAcreateserial -days 2 -extfile "$TMP/ext.cnf" -out "$TMP/srv.pem" 2>/dev/null ||
+		fail "certificates"
+	chmod 644 "$TMP/srv.key"
+}
+
+ke_start() {
+	ip netns exec "$NS_S" "$KE" -f "$TMP/tockd.conf" -d >>"$TMP/ke.log" 2>&1 &
+	KE_PID=$!
+	for _ in $(seq 50); do
+		ip netns exec "$NS_S" ss -Hltn "sport = :4460" | grep -q LISTEN && return 0
+		kill -0 "$KE_PID" 2>/dev/null || fail "tock-ke exited: $(tail -n 5 "$TMP/ke.log")"
+		sleep 0.1
+	done
+	fail "tock-ke does not listen"
+}
+
+# wsum NAME: a worker counter (stats.h name) summed over the workers
+wsum() {
+	python3 - "$TMP/run/tockd.stats" "$1" <<'PY'
+import re, struct, sys
+names = re.findall(r'X\(\w+,\s*"(\w+)"', open("userspace/lib/stats.h").read().split("TOCK_KE_STATS(X)")[0])
+b = open(sys.argv[1], 'rb').read()
+magic, ver, nb, nc = struct.unpack_from('<QIII', b, 0)
+blk = (nc * 8 + 63) // 64 * 64
+i = names.index(sys.argv[2])
+print(sum(struct.unpack_from('<Q', b, 64 + w * blk + 8 * i)[0] for w in range(nb)))
+PY
+}
+# xstat NAME: an XDP counter as `tockctl serverstats` prints it (from the pinned maps)
+xstat() { "$CTL" -r "$TMP/run" serverstats 2>/dev/null | awk -v k="$1" '$1 == k { print $3 }'; }
+# send MODE COUNT: NTP packets of that mode from 198.18.0.2
+send() {
+	cli python3 - "$1" "$2" <<'PY'
+import socket, sys
+mode, n = int(sys.argv[1]), int(sys.argv[2])
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+pkt = bytes([0x17, 0, 3, 42]) + bytes(4) if mode == 7 else bytes([(4 << 3) | mode]) + bytes(47)
+for _ in range(n):
+    s.sendto(pkt, ("198.18.0.1", 123))
+PY
+}
+chronyd_q() {
+	cli timeout 30 chronyd -Q -u root "server $SRV4 iburst nts maxsamples 1" \
+		"ntstrustedcerts $TMP/ca.pem" "pidfile $TMP/chronyd-q.pid" \
+		"ntsdumpdir $TMP/nts-q" >"$TMP/chronyd-q.log" 2>&1
+	grep -q "System clock wrong by .* seconds (ignored)" "$TMP/chronyd-q.log" ||
+		fail "chronyd -Q: $(cat "$TMP/chronyd-q.log")"
+}
+has_xdp() { ip -n "$NS_S" link show dev xs | grep -q 'prog/xdp'; }
+
+setup
+chmod 755 "$TMP"
+make_certs
+BASE="workers 2
+stratum 1
+refid GPS
+statedir $TMP/state
+ntslisten $SRV4 4460
+ntsservercert $TMP/srv.pem
+ntsserverkey $TMP/srv.key
+ntsthreads 1
+xdp xs native"
+mkdir -p "$TMP/run"
+printf 'rundir %s\n%s\n' "$TMP/run" "$BASE" >"$TMP/tockd.conf"
+ke_start
+
+echo "== attached, filters in XDP"
+td_start "$BASE"
+grep -q "xdp: attached to xs in native mode" "$TMP/tockd.log" || fail "not attached natively"
+grep -q "xdp: maps pinned in $TOCK_BPF_DIR" "$TMP/tockd.log" || fail "maps not pinned"
+has_xdp || fail "ip link shows no XDP program on xs"
+[ -e "$TOCK_BPF_DIR/stats" ] || fail "no pin $TOCK_BPF_DIR/stats"
+rx0=$(wsum rx_packets)
+send 7 40; send 6 40; send 4 40
+sleep 0.5
+rx1=$(wsum rx_packets)
+[ "$rx1" = "$rx0" ] || fail "mode 6/7/4 reached the workers: rx $rx0 -> $rx1"
+for k in xdp_drop_mode_private xdp_drop_mode_control xdp_drop_reflection; do
+	v=$(xstat $k)
+	[ "${v:-0}" -ge 40 ] || fail "$k = '$v' (want >= 40)"
+done
+echo "ok: 120 mode 7/6/4 packets dropped in XDP, workers' rx stays $rx1"
+a=$(chronyc -h "$TMP/run/tockd.sock" serverstats 2>&1 | head -n 11 | grep -v '^Command')
+b=$("$CTL" -r "$TMP/run" serverstats 2>/dev/null | head -n 11 | grep -v '^Command')
+[ "$a" = "$b" ] || fail "chronyc and tockctl disagree: $(diff <(echo "$a") <(echo "$b"))"
+drops=$(awk -F': ' '/^NTP packets dropped/ {print $2}' <<<"$a")
+[ "$drops" -ge 120 ] || fail "NTP packets dropped = $drops (want >= 120)"
+echo "ok: chronyc and tockctl agree; NTP packets dropped = $drops"
+cli timeout 10 ntpdig -t 2 $SRV4 >/dev/null 2>&1 || fail "ntpdig (fast path off)"
+[ "$(wsum rx_packets)" -gt "$rx1" ] || fail "fast path off, yet the workers saw no request"
+echo "ok: fast path off: ntpdig answered by the workers"
+chronyd_q
+[ "$(wsum nts_answered)" -ge 1 ] || fail "no NTS answer counted"
+echo "ok: NTS through tockd with XDP attached ($(wsum nts_answered) answers)"
+
+echo "== SIGHUP: xdp fastpath on"
+printf 'xdp fastpath on\n' >>"$TMP/tockd.conf"
+kill -HUP "$TOCKD_PID"
+for _ in $(seq 30); do grep -q "fast path reloaded" "$TMP/tockd.log" && break; sleep 0.1; done
+grep -q "fast path reloaded" "$TMP/tockd.log" || fail "no reload of the XDP config"
+rx2=$(wsum rx_packets)
+cli timeout 10 ntpdig -t 2 $SRV4 >/dev/null 2>&1 || fail "ntpdig over IPv4 (fast path)"
+cli timeout 10 ntpdig -t 2 -6 $SRV6 >/dev/null 2>&1 || fail "ntpdig over IPv6 (fast path)"
+sleep 0.3
+[ "$(wsum rx_packets)" = "$rx2" ] || fail "fast path on, yet the workers saw requests"
+fp=$(xstat xdp_fastpath_answered)
+[ "${fp:-0}" -ge 2 ] || fail "xdp_fastpath_answered = '$fp'"
+echo "ok: ntpdig answered in XDP ($fp), workers' rx stays $rx2"
+chronyd_q
+echo "ok: NTS still through tockd with the fast path on ($(wsum nts_answered) answers)"
+
+echo "== SIGKILL detaches"
+kill -9 "$TOCKD_PID"
+wait "$TOCKD_PID" 2>/dev/null
+TOCKD_PID=
+sleep 0.5
+has_xdp && fail "program still attached after SIGKILL"
+echo "ok: detached when tockd died"
+
+echo "== as nobody after the drop: counters, clock map, then SIGTERM removes the pins"
+td_start "$BASE"$'\nuser nobody\nxdp fastpath on'
+grep -q "running as nobody" "$TMP/tockd.log" || fail "did not drop to nobody"
+has_xdp || fail "not attached after the restart (stale pins from the killed run?)"
+send 7 10
+cli timeout 10 ntpdig -t 2 $SRV4 >/dev/null 2>&1 || fail "ntpdig (fast path, as nobody)"
+sleep 2.5 # two clock-map updates after the drop
+grep -q "cannot update the clock map" "$TMP/tockd.log" && fail "clock map updates fail after the drop"
+drops=$(chronyc -h "$TMP/run/tockd.sock" serverstats | awk -F': ' '/^NTP packets dropped/ {print $2}')
+[ "$drops" -ge 10 ] || fail "control socket (as nobody) reads no XDP drops: '$drops'"
+[ "$(wsum rx_packets)" = 0 ] || fail "the workers saw requests"
+echo "ok: as nobody: $drops XDP drops via chronyc, fast path answered, clock map updated"
+td_stop
+has_xdp && fail "program still attached after SIGTERM"
+[ -e "$TOCK_BPF_DIR/stats" ] && fail "pins left behind after SIGTERM"
+echo "ok: clean exit, pins removed"
+
+echo "== ladder: generic mode, then no XDP"
+td_start "${BASE/xdp xs native/xdp xs generic}"
+grep -q "xdp: attached to xs in generic mode" "$TMP/tockd.log" || fail "not attached in generic mode"
+send 7 10
+sleep 0.3
+[ "$(xstat xdp_drop_mode_private)" -ge 10 ] || fail "generic: mode 7 not dropped in XDP"
+[ "$(wsum rx_packets)" = 0 ] || fail "generic: mode 7 reached the workers"
+td_stop
+echo "ok: generic mode filters too"
+td_start "${BASE/xdp xs native/xdp nosuch0 native}"$'\ndeny 198.18.0.2/32'
+grep -q "filtering in userspace instead" "$TMP/tockd.log" || fail "fallback not logged"
+grep -q "filter: in userspace" "$TMP/tockd.log" || fail "userspace filter not on"
+has_xdp && fail "a program is attached to xs"
+send 3 10
+sleep 0.3
+denied=$(( $(wsum drop_filtered) + $(wsum drop_denied) ))
+[ "$denied" -ge 10 ] || fail "deny list not applied in userspace ($denied)"
+td_stop
+echo "ok: without XDP the workers filter ($denied denied)"
+echo "PASS"
