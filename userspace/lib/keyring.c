@@ -38,6 +38,7 @@
 #define KEYRING_KEY_LEN  32
 #define KEYRING_FILE_MAX 4096 /* a chrony key file is ~ 300 bytes; NKS1 with 64-byte keys ~ 600 */
 #define SEED_FILE_MAX    4096
+#define KEYRING_AGE_MAX  1e10 /* seconds (~317 years) */
 #define SEED_MIN         32
 #define FLEET_INFO       "tock cookie key"
 #define FILE_KEY_LINES   KEYMAP_SLOTS
@@ -535,6 +536,10 @@ static int parse_age(const char *s, double *age)
 		return -EINVAL;
 	if (*age < 0)
 		*age = 0; /* as chronyd does */
+	/* Any age past a few rotation periods means the same (every key is due); capping it
+	 * keeps `now - age` within time_t, which "1e300" would not be. */
+	if (*age > KEYRING_AGE_MAX)
+		*age = KEYRING_AGE_MAX;
 	return 0;
 }
 
@@ -631,30 +636,42 @@ static int parse_file(char *buf, const struct keyring *kr, time_t now, struct ke
 	return 0;
 }
 
-int keyring_load(struct keyring *kr, const char *path, time_t now)
+int keyring_parse(struct keyring *kr, const char *text, size_t len, time_t now)
 {
 	char buf[KEYRING_FILE_MAX + 1];
 	struct keymap_snapshot r = {0};
 	time_t last = 0;
-	ssize_t len = read_small_file(path, buf, KEYRING_FILE_MAX);
 	int err;
 
-	if (len < 0) {
-		err = len == -EFBIG ? -EINVAL : (int)len;
-		goto out;
-	}
+	/* A copy: the line splitter writes NULs, and the caller's bytes need no terminator. */
+	if (len > KEYRING_FILE_MAX || memchr(text, '\0', len))
+		return -EINVAL;
+	memcpy(buf, text, len);
 	buf[len] = '\0';
-	err = strlen(buf) != (size_t)len ? -EINVAL : parse_file(buf, kr, now, &r, &last);
+	err = parse_file(buf, kr, now, &r, &last);
 	if (!err && !aead_key_len(r.slots[r.current_slot].aead))
 		err = -EINVAL;
 	if (!err) {
 		ring_commit(kr, &r);
 		kr->last_rotation = last;
 	}
-out:
+	explicit_bzero(buf, sizeof(buf));
+	explicit_bzero(&r, sizeof(r));
+	return err;
+}
+
+int keyring_load(struct keyring *kr, const char *path, time_t now)
+{
+	char buf[KEYRING_FILE_MAX + 1];
+	ssize_t len = read_small_file(path, buf, KEYRING_FILE_MAX);
+	int err;
+
+	if (len < 0)
+		err = len == -EFBIG ? -EINVAL : (int)len;
+	else
+		err = keyring_parse(kr, buf, (size_t)len, now);
 	if (err == -EINVAL)
 		log_err("%s: not a valid NKS0/NKS1 key file", path);
 	explicit_bzero(buf, sizeof(buf));
-	explicit_bzero(&r, sizeof(r));
 	return err;
 }

@@ -57,6 +57,10 @@ int keyring_save(const struct keyring *kr, const char *path, time_t now);
  * -EINVAL for a malformed file (the ring is left unchanged then). */
 int keyring_load(struct keyring *kr, const char *path, time_t now);
 
+/* keyring_load() on the bytes of a key file already in memory (`len` bytes, no terminator
+ * needed; at most 4096). 0, or -EINVAL for malformed contents (the ring is left unchanged). */
+int keyring_parse(struct keyring *kr, const char *text, size_t len, time_t now);
+
 /* Writes the ring in chrony's format: nks_version 0 (chrony ≤ 4.3) or 1 (≥ 4.4). 0/-errno. */
 int keyring_export_chrony(const struct keyring *kr, const char *path, int nks_version, time_t now);
 
