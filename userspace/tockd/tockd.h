@@ -42,7 +42,6 @@ struct tockd_worker {
 	struct transport tr;
 	struct tock_worker_ctx *ctx;
 	struct tock_worker_stats *stats; /* this worker's block in the shared stats file */
-	struct filter filter;
 	const struct keymap *keys_seen;  /* the map this worker last synced from */
 };
 
@@ -86,6 +85,7 @@ struct tockd {
 
 	/* XDP program (xdp.c): NULL when off or unavailable */
 	struct xdp_loader *xdp;
+	struct tock_filter *filter; /* userspace filter, shared by workers; NULL if XDP filters */
 	int xdp_filters;      /* every configured interface is covered: no userspace filter */
 	char bpf_dir[CONF_PATH_MAX + 8]; /* where its maps are pinned for tockctl ("" if not) */
 

@@ -33,28 +33,24 @@ static void sync_keys(struct tockd_worker *w)
 	tock_worker_sync_keys(w->ctx, km);
 }
 
+/* The userspace filter (when XDP does not filter), then the handler. One outcome counter
+ * per request: the filter counts what it stops, tock_serve() counts the rest. */
 static void serve_one(struct tockd_worker *w, struct transport_pkt *p, uint64_t now_ns)
 {
-	switch (filter_check(&w->filter, &p->meta.peer, now_ns)) {
-	case FILTER_PASS:
+	struct tock_filter *f = w->d->filter;
+	enum filter_reason why = FILTER_R_NONE;
+	enum filter_verdict v = f ? filter_check(f, &p->meta.peer, p->req, p->req_len, now_ns, &why)
+				  : FILTER_PASS;
+
+	if (f)
+		filter_count(w->stats, v, why);
+	if (v == FILTER_PASS || v == FILTER_LEAK)
 		p->resp_len = tock_serve(w->ctx, p->req, p->req_len, &p->meta, p->resp,
 					 TRANSPORT_PKT_MAX);
-		return;
-	case FILTER_KOD:
-		STAT_INC(w->stats, RX);
-		STAT_INC(w->stats, DROP_RATELIMIT);
-		if (p->req_len >= NTP_HEADER_LEN)
-			p->resp_len = filter_kod(p->req, p->resp);
-		return;
-	case FILTER_LIMIT:
-		STAT_INC(w->stats, RX);
-		STAT_INC(w->stats, DROP_RATELIMIT);
-		return;
-	case FILTER_DENY:
-		STAT_INC(w->stats, RX);
-		STAT_INC(w->stats, DROP_FILTERED);
-		return;
-	}
+	else if (v == FILTER_KOD)
+		p->resp_len = filter_kod(p->req, p->req_len, p->resp, TRANSPORT_PKT_MAX);
+	else
+		p->resp_len = 0;
 }
 
 static uint64_t mono_ns(void)
@@ -84,6 +80,7 @@ static void *worker_main(void *arg)
 	const struct transport_ops *ops = w->tr.ops;
 
 	pin(w);
+	filter_seed_thread(((uint64_t)w->id << 32) ^ (uint64_t)mono_ns());
 	while (!atomic_load_explicit(&w->d->stop, memory_order_relaxed)) {
 		int n = ops->recv(&w->tr, pkts, TRANSPORT_BATCH, WORKER_POLL_MS);
 
@@ -96,7 +93,7 @@ static void *worker_main(void *arg)
 		if (n == 0)
 			continue;
 		sync_keys(w);
-		uint64_t now = w->filter.active ? mono_ns() : 0;
+		uint64_t now = w->d->filter ? mono_ns() : 0;
 
 		for (int i = 0; i < n; i++)
 			serve_one(w, &pkts[i], now);
@@ -200,20 +197,21 @@ int workers_create(struct tockd *d)
 	return 0;
 }
 
-/* The filter is chosen after the XDP attach (DESIGN §10 order) and before threads exist. */
+/* The filter is chosen after the XDP attach (DESIGN §10 order) and before threads exist:
+ * none when XDP already filters every interface, else one table shared by all workers. */
 int workers_filter_setup(struct tockd *d)
 {
-	static const struct tock_conf no_rules; /* no deny list, no rate limit: always PASS */
-	const struct tock_conf *rules = d->xdp_filters ? &no_rules : &d->conf;
-	int err = 0;
-
-	for (int i = 0; i < d->n_workers && !err; i++)
-		err = filter_init(&d->workers[i].filter, rules);
-	if (err)
-		return err;
-	if (d->conf.n_deny || d->conf.ratelimit.enabled)
-		log_info("filter: %s", d->xdp_filters ? "in XDP (the userspace filter is off)"
-						     : "in userspace, before the handler");
+	if (d->xdp_filters) {
+		log_info("filter: in XDP (the userspace filter is off)");
+		return 0;
+	}
+	d->filter = filter_new(&d->conf, (unsigned)d->n_workers);
+	if (!d->filter) {
+		log_err("filter: cannot build the userspace filter: %s", strerror(errno));
+		return -errno;
+	}
+	log_info("filter: in userspace, before the handler%s",
+		 d->conf.ratelimit.enabled ? " (with the rate limiter)" : "");
 	return 0;
 }
 
@@ -241,11 +239,12 @@ void workers_stop(struct tockd *d)
 			pthread_join(w->thread, NULL);
 		transport_close(&w->tr);
 		sockets_close(w);
-		filter_free(&w->filter);
 		if (w->ctx)
 			tock_worker_free(w->ctx);
 	}
 	free(d->workers);
 	d->workers = NULL;
 	d->n_workers = 0;
+	filter_free(d->filter);
+	d->filter = NULL;
 }
