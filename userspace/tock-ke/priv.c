@@ -79,12 +79,24 @@ static int check_no_caps(void)
 	return 0;
 }
 
+/* Clears every capability set; what staying uid 0 (`user root`) needs, since setuid(0)
+ * keeps them. */
+static int clear_caps(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {{0}};
+
+	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+}
+
 static int become(uid_t uid, gid_t gid)
 {
 	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0)
 		return -errno;
+	if (uid == 0)
+		return clear_caps();
 	/* paranoia: getting root back must be impossible now */
-	if (uid != 0 && setuid(0) == 0)
+	if (setuid(0) == 0)
 		return -EPERM;
 	return 0;
 }
