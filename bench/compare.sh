@@ -1,0 +1,532 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+#
+# Side-by-side benchmark of chronyd (4.3, as an NTS server) and tock under the same load
+# (DESIGN §9) — what `make bench` runs. Not part of `make test`.
+#
+# Two network namespaces joined by a veth: the server side has 198.18.0.1 and 2001:2::1,
+# the client side 198.18.0.2 plus simulated clients 198.18.1.1-254 (normal) and
+# 198.18.2.1-62 (the abusive prefix of the flood scenario), routed back by the server.
+# Each server is pinned to its own CPU(s) and tock-bench to others; each scenario runs
+# against chronyd, then against tock (tock-ke + tockd) with equivalent settings:
+#
+#   ntp    plain NTP: stepped rate → highest answered rate with < 1% loss; then a fixed
+#          rate → server CPU µs per response and latency p99
+#   nts    the same with NTS (cookies from NTS-KE, every authenticator verified)
+#   ke     NTS-KE sessions from parallel clients: handshakes/s, server CPU per session
+#   flood  both servers rate-limit per address; one prefix floods while normal clients
+#          ask at a modest rate: the fraction of normal clients' requests answered
+#
+# The table (and the raw CSV) goes to stdout and to bench/results/DATE-TIME.md.
+# Short by default (a few minutes); lengthen with the variables below.
+#
+#   BENCH_SERVERS="chronyd tock"   which servers, in order
+#   BENCH_SCENARIOS="ntp nts ke flood"
+#   BENCH_STEP_S=2 BENCH_STEPS=10 BENCH_MULT=1.5     stepped runs
+#   BENCH_NTP_START=20000 BENCH_NTS_START=5000       first step's rate
+#   BENCH_NTP_FIXED=20000 BENCH_NTS_FIXED=5000 BENCH_FIXED_S=3   fixed-rate runs
+#   BENCH_KE_S=5 BENCH_KE_C=32                       NTS-KE run length and concurrency
+#   BENCH_FLOOD_S=5 BENCH_FLOOD_RATE=200000 BENCH_NORMAL_RATE=1000
+#   BENCH_SERVER_CPUS=0 BENCH_CLIENT_CPUS=1          taskset lists ("" = no pinning)
+#   BENCH_TOCK_WORKERS=<CPUs in BENCH_SERVER_CPUS>   tockd workers
+#   BENCH_TOCK_XDP=off|native|generic                tockd's XDP program on the veth (off)
+#   BENCH_FLOOD_XDP=native|generic|off               flood once more with tock's XDP filter
+#   BENCH_RESULTS=bench/results    where the markdown goes ("" = nowhere)
+#   BENCH_NS=tock-bench            namespace name prefix
+#   B=build                        build directory holding bin/
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+B=${B:-build}
+BENCH=$PWD/$B/bin/tock-bench
+TOCKD=$PWD/$B/bin/tockd
+TOCKKE=$PWD/$B/bin/tock-ke
+SERVERS=${BENCH_SERVERS:-chronyd tock}
+SCENARIOS=${BENCH_SCENARIOS:-ntp nts ke flood}
+STEP_S=${BENCH_STEP_S:-2}
+STEPS=${BENCH_STEPS:-10}
+MULT=${BENCH_MULT:-1.5}
+NTP_START=${BENCH_NTP_START:-20000}
+NTS_START=${BENCH_NTS_START:-5000}
+NTP_FIXED=${BENCH_NTP_FIXED:-20000}
+NTS_FIXED=${BENCH_NTS_FIXED:-5000}
+FIXED_S=${BENCH_FIXED_S:-3}
+KE_S=${BENCH_KE_S:-5}
+KE_C=${BENCH_KE_C:-32}
+FLOOD_S=${BENCH_FLOOD_S:-5}
+FLOOD_RATE=${BENCH_FLOOD_RATE:-200000}
+NORMAL_RATE=${BENCH_NORMAL_RATE:-1000}
+TOCK_XDP=${BENCH_TOCK_XDP:-off}
+FLOOD_XDP=${BENCH_FLOOD_XDP:-native}
+XDP_NOW=$TOCK_XDP # the mode of the tockd being started
+RESULTS=${BENCH_RESULTS-bench/results}
+NS=${BENCH_NS:-tock-bench}
+NS_S=$NS-srv
+NS_C=$NS-cli
+if [ "$(nproc)" -ge 2 ]; then
+	SRV_CPUS=${BENCH_SERVER_CPUS-0}
+	CLI_CPUS=${BENCH_CLIENT_CPUS-1}
+else
+	SRV_CPUS=${BENCH_SERVER_CPUS-}
+	CLI_CPUS=${BENCH_CLIENT_CPUS-}
+fi
+cpu_count() { # "0-2,5" → 4
+	local n=0 part
+	for part in ${1//,/ }; do
+		if [[ $part == *-* ]]; then n=$((n + ${part#*-} - ${part%-*} + 1)); else n=$((n + 1)); fi
+	done
+	echo $((n > 0 ? n : 1))
+}
+TOCK_WORKERS=${BENCH_TOCK_WORKERS:-$(cpu_count "$SRV_CPUS")}
+SRV_PIN=(env) CLI_PIN=(env)
+[ -n "$SRV_CPUS" ] && SRV_PIN=(taskset -c "$SRV_CPUS")
+[ -n "$CLI_CPUS" ] && CLI_PIN=(taskset -c "$CLI_CPUS")
+
+SRV=198.18.0.1
+NORMAL_PREFIX=198.18.1.0/24 NORMAL_N=254
+FLOOD_PREFIX=198.18.2.0/26 FLOOD_N=62
+WORK=
+XDP_STATE=off
+FLOOD_XDP_STATE=off
+SRV_PIDS=()
+BG_PIDS=()
+declare -A M # metric values: M[server,metric]
+
+log() { echo "compare: $*" >&2; }
+die() {
+	echo "compare: $*" >&2
+	exit 1
+}
+ns_s() { ip netns exec "$NS_S" "$@"; }
+ns_c() { ip netns exec "$NS_C" "$@"; }
+
+# ---- set-up and clean-up ---------------------------------------------------------------
+
+stop_servers() {
+	local p i all=("${SRV_PIDS[@]}")
+	# their children too (chronyd's NTS-KE helper), in case a parent dies first
+	for p in "${SRV_PIDS[@]}"; do
+		mapfile -t -O "${#all[@]}" all < <(ps -o pid= --ppid "$p" 2>/dev/null | tr -d ' ')
+	done
+	for p in "${all[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${all[@]}"; do
+		for ((i = 0; i < 50; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+		kill -9 "$p" 2>/dev/null
+		wait "$p" 2>/dev/null
+	done
+	SRV_PIDS=()
+}
+
+# Safety net for an interrupted run: whatever still names this run's work directory on
+# its command line is ours (servers' configs, tock-bench's --ca), and nothing else is.
+kill_leftovers() {
+	local p
+	[ -n "$WORK" ] || return 0
+	for p in /proc/[0-9]*; do
+		[ "${p#/proc/}" = $$ ] && continue
+		{ tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null | grep -qF "$WORK/" && kill "${p#/proc/}" 2>/dev/null
+	done
+}
+
+cleanup() {
+	local p
+	for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	stop_servers
+	kill_leftovers
+	ip netns del "$NS_S" 2>/dev/null
+	ip netns del "$NS_C" 2>/dev/null
+	[ -n "$WORK" ] && [ -z "${BENCH_KEEP:-}" ] && rm -rf "$WORK"
+}
+
+check_tools() {
+	[ "$(id -u)" = 0 ] || die "needs root (network namespaces)"
+	[ -x "$BENCH" ] || die "$BENCH missing: run make first"
+	for s in $SERVERS; do
+		case $s in
+		chronyd) command -v chronyd >/dev/null || die "chronyd not installed" ;;
+		tock) [ -x "$TOCKD" ] && [ -x "$TOCKKE" ] || die "$TOCKD or $TOCKKE missing" ;;
+		*) die "unknown server '$s'" ;;
+		esac
+	done
+	command -v openssl >/dev/null || die "openssl missing"
+}
+
+# Client addresses in bulk: one `ip -batch` instead of hundreds of processes.
+client_addrs() {
+	local i
+	for ((i = 1; i <= NORMAL_N; i++)); do echo "addr add 198.18.1.$i/32 dev bc0"; done
+	for ((i = 1; i <= FLOOD_N; i++)); do echo "addr add 198.18.2.$i/32 dev bc0"; done
+}
+
+setup_net() {
+	ip netns del "$NS_S" 2>/dev/null
+	ip netns del "$NS_C" 2>/dev/null
+	ip netns add "$NS_S" && ip netns add "$NS_C" || die "cannot create namespaces"
+	ip -n "$NS_S" link add bs0 type veth peer name bc0 netns "$NS_C" || die "cannot create veth"
+	ip -n "$NS_S" addr add $SRV/24 dev bs0
+	ip -n "$NS_S" addr add 2001:2::1/64 dev bs0 nodad
+	ip -n "$NS_C" addr add 198.18.0.2/24 dev bc0
+	ip -n "$NS_C" addr add 2001:2::2/64 dev bc0 nodad
+	client_addrs | ip -n "$NS_C" -batch - || die "cannot add client addresses"
+	for n in "$NS_S" "$NS_C"; do
+		ip -n "$n" link set lo up
+	done
+	ip -n "$NS_S" link set bs0 up
+	ip -n "$NS_C" link set bc0 up
+	# One next hop for every client address: one neighbour entry, not hundreds.
+	ip -n "$NS_S" route add 198.18.1.0/24 via 198.18.0.2
+	ip -n "$NS_S" route add 198.18.2.0/24 via 198.18.0.2
+	# Software checksums on both ends: XDP (tock's flood defence) sees whole frames.
+	ns_s ethtool -K bs0 tx off >/dev/null 2>&1
+	ns_c ethtool -K bc0 tx off >/dev/null 2>&1
+	ns_c ip route get $SRV >/dev/null || die "no route to the server namespace"
+}
+
+make_cert() {
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+		-subj /CN=tock-bench -addext "subjectAltName=IP:$SRV,IP:2001:2::1" \
+		-keyout "$WORK/key.pem" -out "$WORK/cert.pem" >/dev/null 2>&1 || die "openssl failed"
+}
+
+# ---- servers ------------------------------------------------------------------------------
+
+wait_port() { # tcp|udp port seconds
+	local i flag=u
+	[ "$1" = tcp ] && flag=t
+	for ((i = 0; i < $3 * 10; i++)); do
+		ns_s ss -Hln$flag "sport = :$2" 2>/dev/null | grep -q . && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# The servers' processes and their children (chronyd's NTS-KE helper), comma-separated.
+server_pids() {
+	local p out=""
+	for p in "${SRV_PIDS[@]}"; do
+		out+="$p,"
+		out+=$(ps -o pid= --ppid "$p" 2>/dev/null | tr -d ' ' | tr '\n' ',')
+	done
+	out=${out%,}
+	echo "${out:-1}" | cut -d, -f1-16
+}
+
+start_chronyd() { # ratelimit: 0|1
+	local d=$WORK/chronyd
+	rm -rf "$d" && mkdir -m 700 "$d"
+	cat >"$d/chrony.conf" <<-EOF
+		port 123
+		ntsport 4460
+		allow 198.18.0.0/15
+		allow 2001:2::/48
+		local stratum 1
+		cmdport 0
+		bindcmdaddress $d/chronyd.sock
+		pidfile $d/chronyd.pid
+		ntsdumpdir $d
+		ntsserverkey $WORK/key.pem
+		ntsservercert $WORK/cert.pem
+		maxntsconnections 1000
+	EOF
+	[ "$1" = 1 ] && echo "ratelimit interval -3 burst 16 leak 2" >>"$d/chrony.conf"
+	# Started with `ip netns exec` itself (which execs), never through a shell function:
+	# $! must be the server's own pid, or stopping it would orphan the server.
+	ip netns exec "$NS_S" "${SRV_PIN[@]}" chronyd -f "$d/chrony.conf" -x -d -u root \
+		>"$d/log" 2>&1 &
+	SRV_PIDS=($!)
+	wait_port udp 123 10 && wait_port tcp 4460 10 || {
+		tail -n 5 "$d/log" >&2
+		die "chronyd did not start"
+	}
+}
+
+# Whether tockd attached its XDP program to the veth (it may do so after binding).
+check_xdp() {
+	local i
+	XDP_STATE="$XDP_NOW requested but not attached by this tockd"
+	for ((i = 0; i < 30; i++)); do
+		if ip -n "$NS_S" link show bs0 | grep -q xdp; then
+			XDP_STATE="$XDP_NOW, attached"
+			break
+		fi
+		sleep 0.1
+	done
+	log "tockd XDP: $XDP_STATE"
+}
+
+start_tock() { # ratelimit: 0|1
+	local d=$WORK/tock
+	# The daemons drop to nobody: it must reach the state and run directories.
+	rm -rf "$d" && mkdir -m 755 "$d" && chmod 755 "$WORK"
+	cat >"$d/tock.conf" <<-EOF
+		listen $SRV 123
+		listen 2001:2::1 123
+		ntslisten $SRV 4460
+		ntsservercert $WORK/cert.pem
+		ntsserverkey $WORK/key.pem
+		statedir $d/state
+		rundir $d/run
+		user nobody
+		workers $TOCK_WORKERS
+		stratum 1
+		refid LOCL
+		ntsratelimit off
+		maxntsconnections 1000
+	EOF
+	[ "$XDP_NOW" != off ] && echo "xdp bs0 $XDP_NOW" >>"$d/tock.conf"
+	# The same limit as chronyd's ratelimit above: 8/s per address, bursts of 16.
+	[ "$1" = 1 ] && echo "ratelimit rate 8 burst 16 prefix4 32 prefix6 64 leak 1/4" >>"$d/tock.conf"
+	ip netns exec "$NS_S" "${SRV_PIN[@]}" "$TOCKKE" -f "$d/tock.conf" -d >"$d/ke.log" 2>&1 &
+	SRV_PIDS=($!)
+	wait_port tcp 4460 10 || {
+		tail -n 5 "$d/ke.log" >&2
+		die "tock-ke did not start"
+	}
+	ip netns exec "$NS_S" "${SRV_PIN[@]}" "$TOCKD" -f "$d/tock.conf" -d >"$d/tockd.log" 2>&1 &
+	SRV_PIDS+=($!)
+	wait_port udp 123 10 || {
+		tail -n 5 "$d/tockd.log" >&2
+		die "tockd did not start"
+	}
+	[ "$XDP_NOW" != off ] && check_xdp
+}
+
+start_server() { # name ratelimit
+	stop_servers
+	"start_$1" "$2"
+	sleep 1 # let chronyd's local reference settle; both get the same pause
+	# A short warm-up resolves neighbours and faults pages in before anything is measured.
+	bench "$1-warmup" 30 ntp $SRV --src-prefix $NORMAL_PREFIX --clients 254 --rate 200 \
+		--duration 0.5 --drain 0.2 >/dev/null
+}
+
+# ---- scenarios ----------------------------------------------------------------------------
+
+# Runs tock-bench in the client namespace, bounded by `timeout`; CSV to $WORK/NAME.csv.
+bench() { # name limit-seconds args...
+	local name=$1 limit=$2 rc
+	shift 2
+	ns_c timeout --kill-after=5 "$limit" "${CLI_PIN[@]}" "$BENCH" "$@" --csv \
+		>"$WORK/$name.csv" 2>"$WORK/$name.err"
+	rc=$?
+	cat "$WORK/$name.csv" >>"$WORK/raw.txt"
+	[ $rc = 0 ] || log "$name: tock-bench exited $rc: $(tail -n 1 "$WORK/$name.err")"
+	return $rc
+}
+
+# Data lines of a load CSV (comments and the header dropped).
+rows() { grep -v '^#' "$WORK/$1.csv" | grep -v '^mode,'; }
+
+# Highest answered rate over the steps with < 1% loss; ">=" when it is a lower bound: the
+# generator lagged at that step, or it was the last step and the schedule ended first.
+best_rate() {
+	rows "$1" | awk -F, '
+		{ loss = $5 ? ($5 - $6) / $5 : 1
+		  if (loss < 0.01 && $21 > best) { best = $21; at = NR; lag = ($13 > 0.01 * $5) } }
+		END { if (best == "") print "-"
+		      else printf "%s%.0f\n", lag || (at == NR && NR == steps) ? ">=" : "", best }' \
+		steps="$STEPS"
+}
+
+field() { rows "$1" | tail -n 1 | cut -d, -f"$2"; }
+
+run_load() { # server ntp|nts
+	local s=$1 m=$2 start fixed common
+	start=$([ "$m" = ntp ] && echo "$NTP_START" || echo "$NTS_START")
+	fixed=$([ "$m" = ntp ] && echo "$NTP_FIXED" || echo "$NTS_FIXED")
+	common=("$m" "$SRV" --src-prefix "$NORMAL_PREFIX" --clients 1016 --sockets 4
+		--server-pid "$(server_pids)")
+	[ "$m" = nts ] && common+=(--ke "$SRV:4460" --ca "$WORK/cert.pem")
+	bench "$s-$m-step" $((STEPS * (STEP_S + 2) + 30)) "${common[@]}" --start "$start" \
+		--mult "$MULT" --step-seconds "$STEP_S" --steps "$STEPS" --stop-loss 5
+	M[$s,$m-max]=$(best_rate "$s-$m-step")
+	bench "$s-$m-fixed" $((FIXED_S + 30)) "${common[@]}" --rate "$fixed" --duration "$FIXED_S"
+	M[$s,$m-cpu]=$(field "$s-$m-fixed" 18)
+	M[$s,$m-p99]=$(field "$s-$m-fixed" 16)
+	M[$s,$m-loss]=$(rows "$s-$m-fixed" | awk -F, '{ printf "%.2f", $5 ? 100 * ($5 - $6) / $5 : 100 }')
+}
+
+run_ke() { # server
+	local s=$1
+	bench "$s-ke" $((KE_S + 30)) ke $SRV:4460 --ca "$WORK/cert.pem" -c "$KE_C" -t "$KE_S" \
+		-n 1000000 --server-pid "$(server_pids)"
+	M[$s,ke-rate]=$(field "$s-ke" 6)
+	M[$s,ke-cpu]=$(field "$s-ke" 10)
+	M[$s,ke-p99]=$(field "$s-ke" 8)
+}
+
+# UDP datagrams the server namespace dropped for a full socket buffer, so far.
+rcvbuf_errors() {
+	ns_s cat /proc/net/snmp | awk '$1 == "Udp:" { if (!h) { for (i = 2; i <= NF; i++) if ($i == "RcvbufErrors") c = i; h = 1 } else print $c }'
+}
+
+run_flood() { # server [metric-prefix]
+	local s=$1 k=${2:-flood} fpid drops0
+	start_server "$s" 1
+	drops0=$(rcvbuf_errors)
+	bench "$s-flood-abuse" $((FLOOD_S + 40)) ntp $SRV --src-prefix $FLOOD_PREFIX \
+		--clients $FLOOD_N --sockets 2 --rate "$FLOOD_RATE" --duration $((FLOOD_S + 2)) &
+	fpid=$!
+	BG_PIDS+=("$fpid")
+	sleep 1
+	bench "$s-flood-normal" $((FLOOD_S + 30)) ntp $SRV --src-prefix $NORMAL_PREFIX \
+		--clients $NORMAL_N --sockets 4 --rate "$NORMAL_RATE" --duration "$FLOOD_S" \
+		--server-pid "$(server_pids)"
+	wait "$fpid"
+	M[$s,$k-drops]=$((($(rcvbuf_errors) - drops0) / (FLOOD_S + 2)))
+	M[$s,$k-normal]=$(rows "$s-flood-normal" | awk -F, '{ printf "%.1f", $5 ? 100 * $6 / $5 : 0 }')
+	M[$s,$k-abuse]=$(rows "$s-flood-abuse" | awk -F, '{ printf "%.1f", $5 ? 100 * $6 / $5 : 0 }')
+}
+
+run_server() { # name
+	local s=$1 sc
+	log "== $s"
+	start_server "$s" 0
+	for sc in $SCENARIOS; do
+		case $sc in
+		ntp | nts) log "$s: $sc"; run_load "$s" "$sc" ;;
+		ke) log "$s: NTS-KE"; run_ke "$s" ;;
+		esac
+	done
+	if [[ " $SCENARIOS " == *" flood "* ]]; then
+		log "$s: flood"
+		run_flood "$s"
+		# tock's own answer to floods: the same limit, applied in XDP before the stack
+		if [ "$s" = tock ] && [ "$FLOOD_XDP" != off ] && [ "$TOCK_XDP" = off ]; then
+			log "$s: flood, filter in XDP ($FLOOD_XDP)"
+			local main_state=$XDP_STATE
+			XDP_NOW=$FLOOD_XDP
+			run_flood "$s" flood-xdp
+			FLOOD_XDP_STATE=$XDP_STATE
+			[[ $XDP_STATE == *"not attached"* ]] && unset "M[$s,flood-xdp-normal]" \
+				"M[$s,flood-xdp-abuse]" "M[$s,flood-xdp-drops]"
+			XDP_NOW=$TOCK_XDP XDP_STATE=$main_state
+		fi
+	fi
+	stop_servers
+}
+
+# ---- the table ----------------------------------------------------------------------------
+
+ratio() { # a b → a/b, or "-"
+	awk -v a="${1#>=}" -v b="${2#>=}" 'BEGIN {
+		if (a == "" || b == "" || a == "-" || b == "-" || b + 0 == 0) print "-";
+		else printf "%.2f\n", a / b }'
+}
+
+ROWS=(
+	"ntp;ntp-max;plain NTP: highest rate with < 1% loss (answers/s);higher"
+	"ntp;ntp-cpu;plain NTP: server CPU per response (us) @ ${NTP_FIXED}/s;lower"
+	"ntp;ntp-p99;plain NTP: latency p99 (us) @ ${NTP_FIXED}/s;lower"
+	"ntp;ntp-loss;plain NTP: loss (%) @ ${NTP_FIXED}/s;lower"
+	"nts;nts-max;NTS: highest rate with < 1% loss (answers/s);higher"
+	"nts;nts-cpu;NTS: server CPU per response (us) @ ${NTS_FIXED}/s;lower"
+	"nts;nts-p99;NTS: latency p99 (us) @ ${NTS_FIXED}/s;lower"
+	"nts;nts-loss;NTS: loss (%) @ ${NTS_FIXED}/s;lower"
+	"ke;ke-rate;NTS-KE: handshakes/s (${KE_C} parallel clients);higher"
+	"ke;ke-cpu;NTS-KE: server CPU per session (us);lower"
+	"ke;ke-p99;NTS-KE: session latency p99 (ms);lower"
+	"flood;flood-normal;flood: normal clients' requests answered (%);higher"
+	"flood;flood-abuse;flood: abusive prefix's requests answered (%);lower"
+	"flood;flood-drops;flood: dropped at the server's full socket buffers (/s);lower"
+	"flood;flood-xdp-normal;flood, tock's limit in XDP: normal requests answered (%);higher"
+	"flood;flood-xdp-abuse;flood, tock's limit in XDP: abusive requests answered (%);lower"
+)
+
+print_table() {
+	local row sc key label better s line
+	printf '| %-58s |' "metric"
+	for s in $SERVERS; do printf ' %10s |' "$s"; done
+	printf ' %12s | %-6s |\n' "tock/chronyd" "better"
+	printf '|%s|' "$(printf -- '-%.0s' {1..60})"
+	for s in $SERVERS; do printf '%s|' "------------"; done
+	printf '%s|%s|\n' "--------------" "--------"
+	for row in "${ROWS[@]}"; do
+		IFS=';' read -r sc key label better <<<"$row"
+		[[ " $SCENARIOS " == *" $sc "* ]] || continue
+		# the extra XDP flood run only happens with tock, XDP off in the main runs
+		[[ $key == flood-xdp-* ]] &&
+			{ [ "$FLOOD_XDP" = off ] || [ "$TOCK_XDP" != off ] || [[ " $SERVERS " != *" tock "* ]]; } &&
+			continue
+		line=$(printf '| %-58s |' "$label")
+		for s in $SERVERS; do line+=$(printf ' %10s |' "${M[$s,$key]:--}"); done
+		line+=$(printf ' %12s | %-6s |' "$(ratio "${M[tock,$key]:-}" "${M[chronyd,$key]:-}")" "$better")
+		echo "$line"
+	done
+}
+
+# The machine's busy share over a second (other work skews every number).
+busy_now() {
+	local a b
+	read -ra a </proc/stat
+	sleep 1
+	read -ra b </proc/stat
+	awk -v u=$((b[1] + b[2] + b[3] + b[6] + b[7] + b[8] - a[1] - a[2] - a[3] - a[6] - a[7] - a[8])) \
+		-v t=$((b[1] + b[2] + b[3] + b[4] + b[5] + b[6] + b[7] + b[8] - a[1] - a[2] - a[3] - a[4] - a[5] - a[6] - a[7] - a[8])) \
+		'BEGIN { printf "%.0f%%\n", t ? 100 * u / t : 0 }'
+}
+
+machine() {
+	local model
+	model=$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')
+	echo "${model:-unknown CPU}, $(nproc) cores, Linux $(uname -r)"
+}
+
+write_results() { # table-file
+	local f
+	[ -n "$RESULTS" ] || return 0
+	mkdir -p "$RESULTS"
+	f=$RESULTS/$(date +%Y-%m-%d-%H%M%S).md
+	{
+		echo "# tock vs chronyd — $(date -u '+%Y-%m-%d %H:%M UTC')"
+		echo
+		echo "- machine: $(machine)"
+		echo "- chronyd: $(chronyd -v 2>&1 | head -n 1)"
+		echo "- tock: $(git rev-parse --short HEAD 2>/dev/null || echo unknown) ($(git status --porcelain 2>/dev/null | grep -q . && echo 'with local changes' || echo clean))"
+		echo "- command: \`$CMDLINE\`"
+		echo "- other load: machine busy $BUSY_BEFORE before the run (load average $LOAD_BEFORE)," \
+			"$BUSY_AFTER after it"
+		[ "${BUSY_BEFORE%\%}" -gt 10 ] || [ "${BUSY_AFTER%\%}" -gt 10 ] &&
+			echo "- **other processes were using the CPUs around this run: its numbers are" \
+				"not reliable**"
+		echo "- pinning: servers on CPUs '${SRV_CPUS:-all}', tock-bench on '${CLI_CPUS:-all}'; tockd workers $TOCK_WORKERS, XDP $XDP_STATE (flood scenario's extra run: $FLOOD_XDP_STATE)"
+		echo "- load: simulated clients from $NORMAL_PREFIX over a veth between two namespaces;" \
+			"steps of ${STEP_S}s from ${NTP_START}/s (NTP) and ${NTS_START}/s (NTS), x$MULT, up to $STEPS steps"
+		echo
+		cat "$1"
+		echo
+		echo "CPU per response is the servers' CPU time (every thread and child process, from"
+		echo "/proc) over the responses received; \">=\" marks a lower bound: tock-bench could"
+		echo "not send faster, or the schedule's last step was reached (the server was not the limit)."
+		echo
+		echo "<details><summary>raw tock-bench output (CSV)</summary>"
+		echo
+		echo '```'
+		cat "$WORK/raw.txt"
+		echo '```'
+		echo "</details>"
+	} >"$f"
+	log "results written to $f"
+}
+
+main() {
+	CMDLINE="$([ "$B" != build ] && echo "B=$B ")$(env | grep -o '^BENCH_[A-Z_]*=[^ ]*' |
+		tr '\n' ' ')bash bench/compare.sh"
+	check_tools
+	BUSY_BEFORE=$(busy_now)
+	LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+	[ "${BUSY_BEFORE%\%}" -gt 10 ] && log "note: the machine is already ${BUSY_BEFORE} busy"
+	trap cleanup EXIT
+	trap 'exit 130' INT TERM
+	WORK=$(mktemp -d /tmp/tock-bench.XXXXXX)
+	: >"$WORK/raw.txt"
+	setup_net
+	make_cert
+	for s in $SERVERS; do run_server "$s"; done
+	stop_servers
+	BUSY_AFTER=$(busy_now)
+	print_table | tee "$WORK/table.md"
+	write_results "$WORK/table.md"
+}
+
+main "$@"
