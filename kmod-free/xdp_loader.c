@@ -3,8 +3,9 @@
  * Loader for tock's XDP program: skeleton open/load, config map and LPM tries from
  * struct tock_conf, one bpf_link per interface (native → generic fallback), the clock map,
  * and readers for the per-CPU counters and the limiter (tockctl serverstats / clients).
- * Interfaces are resolved once with if_nametoindex; an interface that is renamed or
- * recreated later is not followed (no netlink link watching).
+ * Interfaces are resolved with if_nametoindex when attached; following interfaces that
+ * appear, vanish or are re-created later is the caller's job (tockd: kmod-free/linkwatch.h,
+ * xdp_loader_attached and xdp_loader_detach).
  */
 #include <arpa/inet.h>
 #include <endian.h>
@@ -321,6 +322,18 @@ int xdp_loader_detach(struct xdp_loader *l, const char *ifname)
 	*a = l->att[--l->n_att];
 	l->att[l->n_att].link_fd = -1;
 	return 0;
+}
+
+int xdp_loader_attached(const struct xdp_loader *l, const char *ifname, int *mode_used)
+{
+	for (int i = 0; i < l->n_att; i++) {
+		if (strcmp(l->att[i].ifname, ifname))
+			continue;
+		if (mode_used)
+			*mode_used = l->att[i].mode;
+		return l->att[i].ifindex;
+	}
+	return -ENOENT;
 }
 
 int xdp_loader_set_clock(struct xdp_loader *l, const struct tock_clock_status *st, int valid)

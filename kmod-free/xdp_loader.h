@@ -83,6 +83,11 @@ int xdp_loader_attach_conf(struct xdp_loader *l, const struct tock_conf *conf);
 /* Detaches from one interface (closes its link). 0 or -ENOENT. */
 int xdp_loader_detach(struct xdp_loader *l, const char *ifname);
 
+/* The ifindex this loader attached ifname at (> 0), or -ENOENT when it holds no link for that
+ * name. *mode_used (may be NULL) gets the mode in use. An interface deleted since keeps its
+ * slot (and old ifindex) until xdp_loader_detach: the caller decides when to forget it. */
+int xdp_loader_attached(const struct xdp_loader *l, const char *ifname, int *mode_used);
+
 /* Publishes the clock status to the fast path; valid = 0 makes the program pass every
  * request to tockd. tockd calls this every second. 0 or a negative errno. */
 int xdp_loader_set_clock(struct xdp_loader *l, const struct tock_clock_status *st, int valid);

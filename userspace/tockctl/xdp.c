@@ -16,7 +16,10 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
 #include "counters.h"
+#include "linkwatch.h"
 #include "metrics_xdp.h"
 #include "probe_xdp.h"
 #include "tockctl.h"
@@ -160,6 +163,45 @@ static void probe_io(void)
 	printf("%-28s %s\n", "timestamps_ipv6", ts_mode_name(probe_timestamping(AF_INET6)));
 }
 
+/* The name of an XDP program by id ("" when it cannot be read, e.g. without CAP_SYS_ADMIN). */
+static void prog_name(uint32_t id, char *out, size_t len)
+{
+	struct bpf_prog_info info;
+	uint32_t ilen = sizeof(info);
+	int fd = id ? bpf_prog_get_fd_by_id(id) : -1;
+
+	out[0] = 0;
+	if (fd < 0)
+		return;
+	memset(&info, 0, sizeof(info));
+	if (bpf_obj_get_info_by_fd(fd, &info, &ilen) == 0)
+		snprintf(out, len, "%.*s", (int)sizeof(info.name), info.name);
+	close(fd);
+}
+
+/* linkwatch_list callback: one line per interface with its XDP attachment. */
+static void print_link(void *arg, const struct linkwatch_event *ev)
+{
+	char name[BPF_OBJ_NAME_LEN + 1];
+
+	prog_name(ev->xdp_prog_id, name, sizeof(name));
+	printf("  %-16s %5d %-5s xdp %s", ev->ifname, ev->ifindex, ev->up ? "up" : "down",
+	       linkwatch_xdp_name(ev->xdp));
+	if (ev->xdp_prog_id)
+		printf(", prog %u%s%s", ev->xdp_prog_id, name[0] ? " " : "", name);
+	printf("\n");
+}
+
+static void probe_links(void)
+{
+	int err;
+
+	printf("\ninterfaces (name, ifindex, state, XDP attachment; tock's program is tock_xdp):\n");
+	err = linkwatch_list(print_link, NULL);
+	if (err)
+		printf("  cannot list the interfaces: %s\n", strerror(-err));
+}
+
 int cmd_probe(int argc, char **argv)
 {
 	struct xdp_probe xp;
@@ -181,5 +223,6 @@ int cmd_probe(int argc, char **argv)
 	       xdp_ok ? "available (native per interface, generic where the driver has none)"
 	              : "unavailable (the same filters run in userspace)",
 	       probe_io_uring() == 0 ? "io_uring multishot recvmsg" : "recvmmsg/sendmmsg");
+	probe_links();
 	return 0;
 }

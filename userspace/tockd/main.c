@@ -3,9 +3,9 @@
  * tockd: start-up in the order DESIGN §10 fixes (config, sockets and rings, key map, stats
  * file, XDP program and its maps, control socket and metrics listener, then drop privileges
  * and start the workers), then the main thread's loop: signals, the control socket, the
- * metrics listener, chronyd's replies, and a once-a-second tick that publishes the clock
- * status (to the workers and the XDP fast path), follows the key map (or derives the fleet
- * keys) and samples the NIC clocks.
+ * metrics listener, chronyd's replies, link notifications for the XDP interfaces, and a
+ * once-a-second tick that publishes the clock status (to the workers and the XDP fast path),
+ * follows the key map (or derives the fleet keys) and samples the NIC clocks.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -149,7 +149,8 @@ static int handle_signal(struct tockd *d, int sfd)
 	return 1;
 }
 
-#define POLL_FIXED 3 /* signals, control socket, chronyd; then the metrics listener */
+/* signals, control socket, chronyd, XDP interface watcher; then the metrics listener */
+#define POLL_FIXED 4
 
 static void main_loop(struct tockd *d, int sfd)
 {
@@ -159,7 +160,8 @@ static void main_loop(struct tockd *d, int sfd)
 		struct pollfd p[POLL_FIXED + 1 + HTTP_MAX_CONNS] = {
 		    {.fd = sfd, .events = POLLIN},
 		    {.fd = d->ctl_fd, .events = POLLIN},
-		    {.fd = clock_source_fd(&d->clk), .events = POLLIN}};
+		    {.fd = clock_source_fd(&d->clk), .events = POLLIN},
+		    {.fd = tockd_xdp_fd(d), .events = POLLIN}};
 		int n = POLL_FIXED + http_pollfds(&d->http, p + POLL_FIXED);
 		int64_t wait = next - mono_ms();
 
@@ -173,6 +175,8 @@ static void main_loop(struct tockd *d, int sfd)
 			clock_source_input(&d->clk);
 			publish_clock(d);
 		}
+		if (p[3].revents & POLLIN)
+			tockd_xdp_links(d);
 		http_serve(&d->http, p + POLL_FIXED, mono_ms());
 		if (mono_ms() >= next) {
 			tick(d);

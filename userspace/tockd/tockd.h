@@ -85,9 +85,13 @@ struct tockd {
 
 	/* XDP program (xdp.c): NULL when off or unavailable */
 	struct xdp_loader *xdp;
-	struct tock_filter *filter; /* userspace filter, shared by workers; NULL if XDP filters */
+	/* userspace filter, shared by workers; NULL if XDP filters. Atomic: the main thread
+	 * turns it on at run time when an interface cannot be (re)attached (xdp.c). */
+	struct tock_filter *_Atomic filter;
 	int xdp_filters;      /* every configured interface is covered: no userspace filter */
 	char bpf_dir[CONF_PATH_MAX + 8]; /* where its maps are pinned for tockctl ("" if not) */
+	struct linkwatch *linkwatch;     /* follows the `xdp` interfaces; NULL if not watching */
+	int xdp_failed[CONF_MAX_IFACES]; /* per conf.xdp[i]: ifindex whose attach failed */
 
 	/* fleet keys (fleet.c): derived here, published to the workers like the key map */
 	struct keyring *fleet;
@@ -127,6 +131,11 @@ void tockd_xdp_clock(struct tockd *d, const struct tock_clock_status *st);
 void tockd_xdp_reload(struct tockd *d, const struct tock_conf *fresh);
 /* Detaches, removes the pins, unloads. */
 void tockd_xdp_stop(struct tockd *d);
+/* The interface watcher's fd for the main loop's poll (-1 when not watching). */
+int tockd_xdp_fd(const struct tockd *d);
+/* POLLIN on that fd: attach to `xdp` interfaces that appeared, forget deleted ones. Does a
+ * bounded amount of work per call. */
+void tockd_xdp_links(struct tockd *d);
 
 /* fleet.c: `ntskeyseed FILE`: derive the keys here and hand them to the workers. 0/-errno. */
 int fleet_start(struct tockd *d);

@@ -5,11 +5,22 @@
  * loader), pin its maps for tockctl, then keep its clock map current. Any failure only
  * costs the fast path: the workers' userspace filter then applies the same rules.
  *
+ * The interfaces are watched through rtnetlink (kmod-free/linkwatch.h) from the main loop:
+ * one that does not exist at start-up is attached when it appears, and one that is deleted
+ * and re-created (a VLAN or bond rebuilt by the network manager, a container's veth) is
+ * attached again. Attaching after the privilege drop needs no capability on kernels that
+ * let a bpf_link be made from an already loaded program's fd (5.x and 6.x without
+ * unprivileged-BPF restrictions on BPF_LINK_CREATE); where it fails, the failure is logged
+ * and the userspace filter takes over. Until every configured interface was attached at
+ * start-up, the userspace filter runs too (and stays on: it is never turned off at run time).
+ *
  * Pins go to $TOCK_BPF_DIR (as tockctl reads them), else /sys/fs/bpf/tock when /sys/fs/bpf
  * is a bpffs, else RUNDIR/bpf with a bpffs mounted there. The directory is handed to the
  * run user before the privilege drop so that the pins can still be removed at exit.
  */
 #include <errno.h>
+#include <net/if.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +29,7 @@
 #include <sys/vfs.h>
 #include <unistd.h>
 
+#include "linkwatch.h"
 #include "log.h"
 #include "tockd.h"
 #include "xdp_loader.h"
@@ -74,19 +86,157 @@ static int pin_dir_prepare(const struct tock_conf *conf, char *dir, size_t len)
 	return 0;
 }
 
-/* Attaches to every configured interface; returns how many could not be attached. */
-static int attach_all(struct tockd *d, int *wanted)
+static const char *mode_name(int mode)
+{
+	return mode == CONF_XDP_NATIVE ? "native" : "generic";
+}
+
+/* Traffic on some `xdp` interface is not filtered in XDP: make sure the workers filter it.
+ * One-way: once on, the userspace filter stays on until restart (a worker may be reading
+ * it, so it is never freed before workers_stop). */
+static void filter_ensure(struct tockd *d, const char *ifname)
+{
+	struct tock_filter *f;
+
+	if (!d->xdp_filters)
+		return; /* already on */
+	f = filter_new(&d->conf, (unsigned)d->n_workers);
+	if (!f) {
+		log_err("xdp: %s is not filtered in XDP and the userspace filter cannot be "
+			"built: %s", ifname, strerror(errno));
+		return;
+	}
+	atomic_store(&d->filter, f);
+	d->xdp_filters = 0;
+	log_warn("xdp: %s is not filtered in XDP; the userspace filter runs from now on", ifname);
+}
+
+/* Attaches conf.xdp[i] at ifindex (the loader resolves the name again). 0 or -errno; a
+ * failure is remembered so that later events for the same ifindex do not retry it. */
+static int attach_one(struct tockd *d, int i, int ifindex)
+{
+	const struct conf_xdp_iface *c = &d->conf.xdp[i];
+	int mode = c->mode, err;
+
+	if (d->xdp_failed[i] == ifindex)
+		return -EALREADY;
+	err = xdp_loader_attach(d->xdp, c->ifname, c->mode, &mode);
+	if (err == -ENODEV)
+		return err; /* gone again already: a later event tells */
+	d->xdp_failed[i] = err ? ifindex : 0;
+	if (err)
+		filter_ensure(d, c->ifname); /* the loader logged why */
+	else
+		log_notice("xdp: %s appeared (ifindex %d); attached in %s mode", c->ifname,
+			   ifindex, mode_name(mode));
+	return err;
+}
+
+/*
+ * Brings conf.xdp[i] in line with the kernel: the event that got us here may be stale, so
+ * the name is looked up again. A link whose interface was deleted (or renamed away) is
+ * closed — the kernel already dropped the program from a deleted one — and a new interface
+ * of that name is attached.
+ */
+static void reconcile(struct tockd *d, int i)
+{
+	const char *name = d->conf.xdp[i].ifname;
+	int cur = (int)if_nametoindex(name);
+	int att = xdp_loader_attached(d->xdp, name, NULL);
+
+	if (att > 0 && att == cur)
+		return;
+	if (att > 0) {
+		xdp_loader_detach(d->xdp, name);
+		if (cur)
+			log_notice("xdp: %s was re-created (ifindex %d, was %d)", name, cur, att);
+		else
+			log_notice("xdp: %s (ifindex %d) is gone; waiting for it to come back", name,
+				   att);
+	}
+	if (cur)
+		attach_one(d, i, cur);
+}
+
+/* Whether an event may concern conf.xdp[i]: its name, or the ifindex we attached it at. */
+static int event_concerns(const struct tockd *d, int i, const struct linkwatch_event *ev)
+{
+	const char *name = d->conf.xdp[i].ifname;
+
+	if (d->conf.xdp[i].mode == CONF_XDP_OFF)
+		return 0;
+	return ev->kind == LINKWATCH_RESYNC || !strcmp(ev->ifname, name) ||
+	       xdp_loader_attached(d->xdp, name, NULL) == ev->ifindex;
+}
+
+/* linkwatch callback (main thread). */
+static void on_link(void *arg, const struct linkwatch_event *ev)
+{
+	struct tockd *d = arg;
+
+	if (ev->kind == LINKWATCH_RESYNC)
+		log_warn("xdp: link notifications were lost; checking every interface again");
+	for (int i = 0; i < d->conf.n_xdp; i++)
+		if (event_concerns(d, i, ev))
+			reconcile(d, i);
+}
+
+#define LINKWATCH_BUDGET 32 /* datagrams per main-loop wakeup */
+
+int tockd_xdp_fd(const struct tockd *d)
+{
+	return d->linkwatch ? linkwatch_fd(d->linkwatch) : -1;
+}
+
+void tockd_xdp_links(struct tockd *d)
+{
+	int n;
+
+	if (!d->linkwatch)
+		return;
+	n = linkwatch_process(d->linkwatch, LINKWATCH_BUDGET);
+	if (n < 0) {
+		/* a broken socket would wake poll forever: stop watching instead */
+		log_err("xdp: interface watching failed (%s); stopped", strerror(-n));
+		linkwatch_close(d->linkwatch);
+		d->linkwatch = NULL;
+	}
+}
+
+/* Subscribes to link notifications before the first attach, so that an interface created
+ * in between is not missed. Without them, a missing interface stays unattached. */
+static void watch_open(struct tockd *d)
+{
+	int err = linkwatch_open(&d->linkwatch, on_link, d);
+
+	if (err)
+		log_warn("xdp: cannot watch interfaces (%s); a missing or re-created interface "
+			 "will not be attached", strerror(-err));
+}
+
+/* Attaches to every configured interface; *waiting gets how many do not exist yet (and are
+ * watched for). Returns how many could not be attached, waiting ones included. */
+static int attach_all(struct tockd *d, int *wanted, int *waiting)
 {
 	int failed = 0, err;
 
-	*wanted = 0;
+	*wanted = *waiting = 0;
 	for (int i = 0; i < d->conf.n_xdp; i++) {
+		const char *name = d->conf.xdp[i].ifname;
+
 		if (d->conf.xdp[i].mode == CONF_XDP_OFF)
 			continue;
 		(*wanted)++;
-		err = xdp_loader_attach(d->xdp, d->conf.xdp[i].ifname, d->conf.xdp[i].mode, NULL);
-		if (err == -ENODEV)
-			log_warn("xdp: no interface %s", d->conf.xdp[i].ifname);
+		err = xdp_loader_attach(d->xdp, name, d->conf.xdp[i].mode, NULL);
+		if (err == -ENODEV && d->linkwatch) {
+			log_notice("xdp: waiting for %s (no such interface yet); filtering in "
+				   "userspace instead meanwhile", name);
+			(*waiting)++;
+		} else if (err == -ENODEV) {
+			log_warn("xdp: no interface %s", name);
+		} else if (err) {
+			d->xdp_failed[i] = (int)if_nametoindex(name);
+		}
 		failed += err != 0; /* other failures the loader logged itself */
 	}
 	return failed;
@@ -107,9 +257,20 @@ static void pin_maps(struct tockd *d)
 	log_info("xdp: maps pinned in %s", d->bpf_dir);
 }
 
+/* Whether start-up leaves XDP on: something attached, or an interface is awaited. */
+static int keep_xdp(int wanted, int failed, int waiting)
+{
+	if (!wanted)
+		return 0;
+	if (failed < wanted || waiting)
+		return 1;
+	log_warn("xdp: no interface attached; filtering in userspace instead");
+	return 0;
+}
+
 void tockd_xdp_start(struct tockd *d)
 {
-	int wanted, failed;
+	int wanted, failed, waiting;
 
 	d->xdp_filters = 0;
 	if (!d->conf.n_xdp)
@@ -118,18 +279,16 @@ void tockd_xdp_start(struct tockd *d)
 		log_warn("xdp: unavailable; filtering in userspace instead");
 		return;
 	}
-	failed = attach_all(d, &wanted);
-	if (!wanted || failed == wanted) {
-		if (wanted)
-			log_warn("xdp: no interface attached; filtering in userspace instead");
-		xdp_loader_destroy(d->xdp);
-		d->xdp = NULL;
+	watch_open(d);
+	failed = attach_all(d, &wanted, &waiting);
+	if (!keep_xdp(wanted, failed, waiting)) {
+		tockd_xdp_stop(d);
 		return;
 	}
 	d->xdp_filters = !failed;
-	if (failed)
+	if (failed > waiting)
 		log_warn("xdp: %d of %d interfaces not attached; the userspace filter runs too",
-			 failed, wanted);
+			 failed - waiting, wanted);
 	pin_maps(d);
 }
 
@@ -155,6 +314,8 @@ void tockd_xdp_reload(struct tockd *d, const struct tock_conf *fresh)
 
 void tockd_xdp_stop(struct tockd *d)
 {
+	linkwatch_close(d->linkwatch);
+	d->linkwatch = NULL;
 	xdp_loader_destroy(d->xdp);
 	d->xdp = NULL;
 	d->bpf_dir[0] = 0;
