@@ -8,7 +8,10 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,10 @@
 #include <openssl/x509v3.h>
 
 #include "ke_client.h"
+
+struct ke_client_ctx {
+	SSL_CTX *ssl_ctx;
+};
 
 static const uint16_t default_aeads[] = {SIV_AEAD_CMAC_256, SIV_AEAD_CMAC_512};
 
@@ -67,6 +74,13 @@ static int connect_one(const struct addrinfo *ai, int64_t deadline)
 
 	if (fd < 0)
 		return -errno;
+	/* The request follows the handshake in a small segment of its own: without this it
+	 * waits for the ACK of our Finished, which the server delays (~40 ms per session). */
+	if (setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &(int){1}, sizeof(int)) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
 	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
 		err = errno == EINPROGRESS ? wait_fd(fd, POLLOUT, deadline) : -errno;
 		if (!err && getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0)
@@ -121,25 +135,40 @@ static int is_ip_literal(const char *s)
 	return inet_pton(AF_INET, s, a) == 1 || inet_pton(AF_INET6, s, a) == 1;
 }
 
-static SSL_CTX *tls_ctx(const struct ke_client_opts *o, struct ke_client_result *r)
+int ke_client_ctx_new(const struct ke_client_opts *o, struct ke_client_ctx **out, char *err,
+                      size_t errlen)
 {
-	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
+	struct ke_client_ctx *c = calloc(1, sizeof(*c));
 	int ok;
 
-	if (!ctx)
-		return NULL;
-	ok = SSL_CTX_set_min_proto_version(ctx, TLS1_3_VERSION);
+	if (!c)
+		return -ENOMEM;
+	c->ssl_ctx = SSL_CTX_new(TLS_client_method());
+	ok = c->ssl_ctx && SSL_CTX_set_min_proto_version(c->ssl_ctx, TLS1_3_VERSION);
 	if (ok && o->ca_file)
-		ok = SSL_CTX_load_verify_locations(ctx, o->ca_file, NULL);
+		ok = SSL_CTX_load_verify_locations(c->ssl_ctx, o->ca_file, NULL);
 	else if (ok)
-		ok = SSL_CTX_set_default_verify_paths(ctx);
-	SSL_CTX_set_verify(ctx, o->insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+		ok = SSL_CTX_set_default_verify_paths(c->ssl_ctx);
 	if (!ok) {
-		set_err(r, -EPROTO, "TLS setup failed", o->ca_file);
-		SSL_CTX_free(ctx);
-		return NULL;
+		unsigned long e = ERR_peek_last_error();
+
+		snprintf(err, errlen, "TLS setup failed%s%s: %s", o->ca_file ? " for " : "",
+		         o->ca_file ? o->ca_file : "", e ? ERR_reason_error_string(e) : "no memory");
+		ERR_clear_error();
+		ke_client_ctx_free(c);
+		return -EPROTO;
 	}
-	return ctx;
+	SSL_CTX_set_verify(c->ssl_ctx, o->insecure ? SSL_VERIFY_NONE : SSL_VERIFY_PEER, NULL);
+	*out = c;
+	return 0;
+}
+
+void ke_client_ctx_free(struct ke_client_ctx *c)
+{
+	if (!c)
+		return;
+	SSL_CTX_free(c->ssl_ctx);
+	free(c);
 }
 
 /* ALPN, SNI and the name the certificate must carry. 1 on success. */
@@ -304,40 +333,99 @@ static int run_session(SSL *ssl, int fd, const struct ke_client_opts *o, int64_t
 	return err;
 }
 
-int ke_client_run(const struct ke_client_opts *o, struct ke_client_result *r)
+/* Fills r with "nothing yet" and checks the options. 0 or -EINVAL. */
+static int result_init(const struct ke_client_opts *o, struct ke_client_result *r)
 {
-	int64_t deadline = now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : KE_CLIENT_TIMEOUT_MS);
-	SSL_CTX *ctx = NULL;
-	SSL *ssl = NULL;
-	int fd, err;
-
 	memset(r, 0, sizeof(*r));
 	r->aead = -1;
 	r->rec.protocol = r->rec.aead = r->rec.error = r->rec.warning = -1;
 	if (!o->host || (o->aeads && (o->n_aeads < 1 || o->n_aeads > KE_MAX_IDS)))
 		return set_err(r, -EINVAL, "bad options", NULL);
+	return 0;
+}
+
+/* The TLS part on a connected socket. 0 or -errno. */
+static int tls_session(struct ke_client_ctx *c, int fd, const struct ke_client_opts *o,
+                       int64_t deadline, struct ke_client_result *r)
+{
+	SSL *ssl = SSL_new(c->ssl_ctx);
+	int err;
+
+	if (!ssl || !SSL_set_fd(ssl, fd) || !tls_name(ssl, o)) {
+		err = set_err(r, -EPROTO, "TLS setup failed", NULL);
+		ERR_clear_error();
+	} else {
+		err = run_session(ssl, fd, o, deadline, r);
+		SSL_shutdown(ssl); /* best effort: the keys are already ours */
+		ERR_clear_error();
+	}
+	SSL_free(ssl);
+	return err;
+}
+
+/*
+ * A server that closes early turns our next write into SIGPIPE, which would kill the
+ * caller: the signal is blocked in this thread for the session and a pending one is
+ * consumed before unblocking. Returns whether it was already blocked.
+ */
+static int sigpipe_block(sigset_t *old)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, old);
+	return sigismember(old, SIGPIPE);
+}
+
+static void sigpipe_restore(const sigset_t *old, int was_blocked)
+{
+	sigset_t set, pending;
+
+	if (was_blocked)
+		return;
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	if (sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE))
+		sigtimedwait(&set, NULL, &(struct timespec){0, 0});
+	pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+int ke_client_run_ctx(struct ke_client_ctx *c, const struct ke_client_opts *o,
+                      struct ke_client_result *r)
+{
+	int64_t deadline = now_ms() + (o->timeout_ms > 0 ? o->timeout_ms : KE_CLIENT_TIMEOUT_MS);
+	sigset_t old;
+	int fd, err, blocked;
+
+	err = result_init(o, r);
+	if (err)
+		return err;
 	fd = tcp_connect(o, deadline, r);
 	if (fd < 0)
 		return fd;
-	err = -ENOMEM;
-	ctx = tls_ctx(o, r);
-	if (!ctx)
-		goto out;
-	ssl = SSL_new(ctx);
-	if (!ssl || !SSL_set_fd(ssl, fd) || !tls_name(ssl, o)) {
-		err = set_err(r, -EPROTO, "TLS setup failed", NULL);
-		goto out;
-	}
-	err = run_session(ssl, fd, o, deadline, r);
-	SSL_shutdown(ssl); /* best effort: the keys are already ours */
-out:
-	SSL_free(ssl);
-	SSL_CTX_free(ctx);
+	blocked = sigpipe_block(&old);
+	err = tls_session(c, fd, o, deadline, r);
 	close(fd);
+	sigpipe_restore(&old, blocked);
 	if (err) {
 		explicit_bzero(r->c2s, sizeof(r->c2s));
 		explicit_bzero(r->s2c, sizeof(r->s2c));
 	}
+	return err;
+}
+
+int ke_client_run(const struct ke_client_opts *o, struct ke_client_result *r)
+{
+	struct ke_client_ctx *c;
+	int err = result_init(o, r);
+
+	if (!err)
+		err = ke_client_ctx_new(o, &c, r->errmsg, sizeof(r->errmsg));
+	if (err)
+		return err;
+	err = ke_client_run_ctx(c, o, r);
+	ke_client_ctx_free(c);
 	return err;
 }
 

@@ -47,9 +47,34 @@ struct ke_client_result {
  *   -EREMOTEIO    the server sent an Error record (r->rec.error)
  *   -ENOPROTOOPT  no protocol or AEAD in common
  *   -ENODATA      no cookies
- * r->errmsg says more in every failure case.
+ * r->errmsg says more in every failure case. A one-shot convenience: callers running many
+ * sessions should keep a ke_client_ctx instead.
  */
 int ke_client_run(const struct ke_client_opts *o, struct ke_client_result *r);
+
+/*
+ * A reusable client context: the TLS settings and trust anchors of one set of options
+ * (ca_file, insecure), loaded once. Sessions run with it from any number of threads at the
+ * same time; creating one per session would reload the CA file every time.
+ */
+struct ke_client_ctx;
+
+/*
+ * Builds a context for sessions with options like o (its ca_file and insecure matter here;
+ * the rest is taken per session). 0, or -EPROTO / -ENOMEM with the reason in err.
+ */
+int ke_client_ctx_new(const struct ke_client_opts *o, struct ke_client_ctx **out, char *err,
+                      size_t errlen);
+
+/* Frees a context; no session may still be running with it. NULL is fine. */
+void ke_client_ctx_free(struct ke_client_ctx *c);
+
+/*
+ * Runs one NTS-KE session like ke_client_run() with a context from ke_client_ctx_new()
+ * (made with the same ca_file and insecure as o). Thread-safe for a shared context.
+ */
+int ke_client_run_ctx(struct ke_client_ctx *c, const struct ke_client_opts *o,
+                      struct ke_client_result *r);
 
 /*
  * Splits "HOST", "HOST:PORT", "[V6]" or "[V6]:PORT" (a bare IPv6 literal is a host without

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -275,9 +276,20 @@ static void stop_workers(struct ke_server *srv, pthread_t *tids)
 		pthread_join(tids[i], NULL);
 }
 
+/* The CPUs this process may run on: more threads than that only take turns on them
+ * (taskset, cgroup cpusets, systemd's CPUAffinity=). */
+static long usable_cpus(void)
+{
+	cpu_set_t set;
+
+	if (sched_getaffinity(0, sizeof(set), &set) == 0 && CPU_COUNT(&set) > 0)
+		return CPU_COUNT(&set);
+	return sysconf(_SC_NPROCESSORS_ONLN);
+}
+
 static int thread_count(const struct tock_conf *c)
 {
-	long n = c->ntsthreads ? c->ntsthreads : sysconf(_SC_NPROCESSORS_ONLN);
+	long n = c->ntsthreads ? c->ntsthreads : usable_cpus();
 
 	return n < 1 ? 1 : n > KE_MAX_THREADS ? KE_MAX_THREADS : (int)n;
 }

@@ -53,6 +53,10 @@ int ke_tls_handshake(struct ke_tls_conn *c);
  * or -EPROTO. */
 int ke_tls_read(struct ke_tls_conn *c, void *buf, size_t cap, size_t *got);
 
+/* From now on, output is held in the socket (MSG_MORE) until shutdown(SHUT_WR) or close()
+ * pushes it, so that the last records and the FIN share a segment. */
+void ke_tls_hold(struct ke_tls_conn *c);
+
 /* Writes len bytes (all or nothing, retried with the same arguments): 0 done,
  * KE_TLS_WANT_*, or -EPIPE. */
 int ke_tls_write(struct ke_tls_conn *c, const void *buf, size_t len);

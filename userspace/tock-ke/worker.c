@@ -9,8 +9,9 @@
  * timeout when it is accepted, so appending to a list keeps it sorted by deadline: expiry
  * looks at the head only, and insert/remove are O(1) with no timer per connection.
  *
- * The TLS object is made only when the first bytes arrive, so idle connections cost a few
- * dozen bytes. At the connection cap, the oldest connection of this thread that is stalled
+ * The TLS object is made when the connection is accepted, which with TCP_DEFER_ACCEPT is
+ * when its first bytes have arrived; connections that never send stay in the kernel until
+ * the defer timeout (ntstimeout) and only then cost a TLS object here. At the connection cap, the oldest connection of this thread that is stalled
  * before the end of its handshake makes room for the new one; when there is none, the new
  * one is refused.
  */
@@ -204,6 +205,7 @@ static int conn_read(struct worker *w, struct conn *c)
 		return ret;
 	c->resp_len = (size_t)ret;
 	c->state = CS_WRITE;
+	ke_tls_hold(c->tls); /* pushed with the FIN by conn_shutdown() */
 	return 0;
 }
 
@@ -217,7 +219,8 @@ static int conn_write(struct conn *c)
 }
 
 /* close_notify, then our FIN; the peer's remaining bytes are drained before close() so
- * that unread data does not turn our FIN into a RST that could destroy the response. */
+ * that unread data does not turn our FIN into a RST that could destroy the response. The
+ * peer has not answered yet this early: wait for it rather than try a read now. */
 static int conn_shutdown(struct conn *c)
 {
 	int ret = ke_tls_shutdown(c->tls);
@@ -226,7 +229,7 @@ static int conn_shutdown(struct conn *c)
 		return ret;
 	shutdown(c->item.fd, SHUT_WR);
 	c->state = CS_DRAIN;
-	return 0;
+	return KE_TLS_WANT_READ;
 }
 
 static int conn_drain(struct conn *c)
@@ -368,6 +371,9 @@ static void accept_one(struct worker *w, int fd, const struct sockaddr_storage *
 		return;
 	}
 	ke_count(w->srv, KE_STAT_ACCEPTED, 1);
+	/* TCP_DEFER_ACCEPT (listen.c) hands over a connection once its ClientHello is in, so
+	 * start now rather than after another trip through epoll_wait. */
+	conn_event(w, w->tail);
 }
 
 static void on_listener(struct worker *w, int lfd)
