@@ -72,24 +72,20 @@ int hwts_phc_to_realtime(const struct hwts_phc_est *e, int64_t phc_ns, int64_t *
 
 void hwts_clock_store(struct hwts_clock *c, const struct hwts_phc_est *e)
 {
-	uint32_t seq = atomic_load_explicit(&c->seq, memory_order_relaxed);
+	uint64_t start = seqlock_write_begin(&c->seq);
 
-	atomic_store_explicit(&c->seq, seq + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
 	c->est = *e;
-	atomic_store_explicit(&c->seq, seq + 2, memory_order_release);
+	seqlock_write_end(&c->seq, start);
 }
 
 void hwts_clock_load(const struct hwts_clock *c, struct hwts_phc_est *out)
 {
-	uint32_t before, after;
+	uint64_t begin;
 
 	do {
-		before = atomic_load_explicit(&c->seq, memory_order_acquire);
+		begin = seqlock_read_begin(&c->seq);
 		*out = c->est;
-		atomic_thread_fence(memory_order_acquire);
-		after = atomic_load_explicit(&c->seq, memory_order_relaxed);
-	} while ((before & 1) || before != after);
+	} while (seqlock_read_retry(&c->seq, begin));
 }
 
 int hwts_set_convert(const struct hwts_set *set, int ifindex, int64_t phc_ns, int64_t *rt_ns)

@@ -11,8 +11,9 @@
 #ifndef TOCK_HWTS_PHC_H
 #define TOCK_HWTS_PHC_H
 
-#include <stdatomic.h>
 #include <stdint.h>
+
+#include "seqlock.h"
 
 #define HWTS_MAX_SAMPLES 25   /* PTP_MAX_SAMPLES */
 #define HWTS_MAX_IFACES  8
@@ -55,7 +56,7 @@ int hwts_phc_to_realtime(const struct hwts_phc_est *e, int64_t phc_ns, int64_t *
 struct hwts_clock {
 	int ifindex;
 	int phc_fd;
-	_Atomic uint32_t seq;
+	_Atomic uint64_t seq;
 	struct hwts_phc_est est;
 };
 

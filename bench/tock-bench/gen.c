@@ -21,6 +21,7 @@
 #include "load.h"
 #include "ntp.h"
 #include "nts_client.h"
+#include "wire.h"
 
 #define SLOT_BITS   18 /* requests in flight a thread can tell apart */
 #define SLOT_MASK   ((1u << SLOT_BITS) - 1)
@@ -375,26 +376,10 @@ static void send_due(struct gen *g, uint64_t due)
 
 /* ---- receiving --------------------------------------------------------------------- */
 
-static uint32_t get_be32(const uint8_t *p)
-{
-	uint32_t v;
-
-	memcpy(&v, p, 4);
-	return be32toh(v);
-}
-
-static uint64_t get_be64(const uint8_t *p)
-{
-	uint64_t v;
-
-	memcpy(&v, p, 8);
-	return be64toh(v);
-}
-
 /* Counts a matched response by what it is; latency only for real answers. */
 static void classify(struct gen *g, struct slot *s, const uint8_t *pkt, size_t len, uint64_t rx)
 {
-	uint32_t refid = get_be32(pkt + 12);
+	uint32_t refid = wire_get32(pkt + 12);
 	int r = NTSGEN_OK;
 
 	if (pkt[1] == 0 && (refid == REFID_RATE || refid == REFID_DENY || refid == REFID_RSTR)) {
@@ -423,7 +408,7 @@ static void handle_response(struct gen *g, const uint8_t *pkt, size_t len, uint6
 		g->c->invalid++;
 		return;
 	}
-	origin = get_be64(pkt + 24);
+	origin = wire_get64(pkt + 24);
 	s = &g->slots[(uint32_t)origin & SLOT_MASK];
 	if ((origin & 0xffffffff00000000ull) != g->ts_hi || !s->pending ||
 	    s->seq != (uint32_t)origin) {

@@ -46,19 +46,16 @@ static void save(const char *sub, const char *name, const void *p, size_t n)
 
 /* ---- control and tracking ------------------------------------------------------------ */
 
+#define CTL_BUF 512 /* gen_control's buffer */
+
 static size_t ctl_request(uint8_t *buf, uint16_t command, uint32_t seq, size_t len)
 {
-	memset(buf, 0, len);
-	buf[0] = CANDM_VERSION;
-	buf[1] = CANDM_PKT_REQUEST;
-	candm_put16(buf + 4, command);
-	candm_put32(buf + 8, seq);
-	return len;
+	return candm_request(buf, CTL_BUF, command, seq, len);
 }
 
 static void gen_control(void)
 {
-	uint8_t p[512] = { 0 };
+	uint8_t p[CTL_BUF] = { 0 };
 
 	save("control", "tracking", p, candm_tracking_request(p, sizeof(p), 42));
 	save("control", "serverstats43", p,

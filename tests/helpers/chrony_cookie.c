@@ -15,69 +15,19 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <netdb.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <openssl/rand.h>
 
 #include "cookie.h"
-#include "ke_client.h"
+#include "helper_common.h"
 #include "keyring.h"
 #include "log.h"
 #include "nts_client.h"
 #include "rand.h"
-
-static void print_hex(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		printf("%02x", p[i]);
-}
-
-static int unhex(const char *s, uint8_t *out, size_t cap, size_t *len)
-{
-	size_t n = strlen(s);
-
-	if (n % 2 || n / 2 > cap)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i += 2) {
-		unsigned v;
-
-		if (sscanf(s + i, "%2x", &v) != 1)
-			return -EINVAL;
-		out[i / 2] = (uint8_t)v;
-	}
-	*len = n / 2;
-	return 0;
-}
-
-static int cmd_fetch(char **argv)
-{
-	struct ke_client_opts o = {.host = argv[0],
-	                           .port = (uint16_t)atoi(argv[1]),
-	                           .ca_file = argv[2],
-	                           .name = argv[3],
-	                           .timeout_ms = 3000};
-	static struct ke_client_result r;
-	int err = ke_client_run(&o, &r);
-
-	if (err) {
-		fprintf(stderr, "fetch: %s\n", r.errmsg);
-		return 1;
-	}
-	print_hex(r.c2s, r.key_len);
-	putchar(' ');
-	print_hex(r.s2c, r.key_len);
-	putchar(' ');
-	print_hex(r.rec.cookies[0], r.rec.cookie_len[0]);
-	putchar('\n');
-	return 0;
-}
 
 /* A keyed SIV instance for the ring's key `id`, or NULL. */
 static struct siv *master_for(const struct keyring *kr, uint32_t id)
@@ -92,13 +42,6 @@ static struct siv *master_for(const struct keyring *kr, uint32_t id)
 	return siv;
 }
 
-static const char *role_of(const struct keyring *kr, uint32_t id)
-{
-	static const char *const names[] = {"current", "next", "oldest", "previous"};
-
-	return names[(KEYMAP_SLOT_OF(id) - kr->ring.current_slot) & 3];
-}
-
 static int cmd_open(char **argv)
 {
 	uint8_t c2s[64], s2c[64], cookie[COOKIE_MAX_LEN];
@@ -109,9 +52,9 @@ static int cmd_open(char **argv)
 	int err;
 
 	keyring_init(&kr, 86400);
-	if (keyring_load(&kr, argv[0], time(NULL)) || unhex(argv[1], c2s, 64, &c2s_len) ||
-	    unhex(argv[2], s2c, 64, &s2c_len) ||
-	    unhex(argv[3], cookie, sizeof(cookie), &cookie_len)) {
+	if (keyring_load(&kr, argv[0], time(NULL)) || helper_unhex(argv[1], c2s, 64, &c2s_len) ||
+	    helper_unhex(argv[2], s2c, 64, &s2c_len) ||
+	    helper_unhex(argv[3], cookie, sizeof(cookie), &cookie_len)) {
 		fprintf(stderr, "open: bad key file or arguments\n");
 		return 1;
 	}
@@ -130,7 +73,7 @@ static int cmd_open(char **argv)
 	}
 	printf("cookie key %08X (%s key of the file) opened; AEAD %d; C2S/S2C equal the "
 	       "exported keys\n",
-	       id, role_of(&kr, id), keys.aead);
+	       id, helper_slot_role(&kr.ring, id), keys.aead);
 	return 0;
 }
 
@@ -145,32 +88,6 @@ static int cmd_genring(char **argv)
 		return 1;
 	printf("%08X\n", keyring_current(&kr)->id);
 	return 0;
-}
-
-/* Sends req to host:port over UDP and waits for one answer (3 tries, 1 s each). */
-static ssize_t udp_exchange(const char *host, const char *port, const uint8_t *req, size_t len,
-                            uint8_t *resp, size_t cap)
-{
-	struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *ai;
-	ssize_t n = -ETIMEDOUT;
-	int fd;
-
-	if (getaddrinfo(host, port, &hints, &ai))
-		return -ENOENT;
-	fd = socket(ai->ai_family, SOCK_DGRAM, 0);
-	if (fd >= 0 && connect(fd, ai->ai_addr, ai->ai_addrlen) == 0) {
-		for (int i = 0; i < 3 && n < 0; i++) {
-			struct pollfd p = {.fd = fd, .events = POLLIN};
-
-			if (send(fd, req, len, 0) < 0 || poll(&p, 1, 1000) <= 0)
-				continue;
-			n = recv(fd, resp, cap, 0);
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	freeaddrinfo(ai);
-	return n;
 }
 
 /* Opens every cookie of a response with the ring: chronyd minted them with tock's key. */
@@ -190,7 +107,7 @@ static int check_new_cookies(const struct keyring *kr, const struct nts_client_r
 			return 1;
 		}
 		printf("new cookie %u: key %08X (%s), opens with tock's ring to our keys\n", i, id,
-		       role_of(kr, id));
+		       helper_slot_role(&kr->ring, id));
 	}
 	return out->n_cookies ? 0 : 1;
 }
@@ -228,7 +145,7 @@ static int cmd_query(char **argv)
 	r.cookie_len = (size_t)clen;
 	r.placeholders = 1;
 	len = nts_client_build(&r, c2s, req, sizeof(req));
-	n = len < 0 ? len : udp_exchange(argv[1], argv[2], req, (size_t)len, resp, sizeof(resp));
+	n = len < 0 ? len : helper_udp_exchange(argv[1], argv[2], req, (size_t)len, resp, sizeof(resp));
 	if (n < 0) {
 		fprintf(stderr, "query: no answer: %s\n", strerror((int)-n));
 		goto out;
@@ -253,7 +170,7 @@ int main(int argc, char **argv)
 {
 	log_init("chrony_cookie", 1, LOG_WARNING);
 	if (argc == 6 && !strcmp(argv[1], "fetch"))
-		return cmd_fetch(argv + 2);
+		return helper_fetch(argv + 2, false, 1);
 	if (argc == 6 && !strcmp(argv[1], "open"))
 		return cmd_open(argv + 2);
 	if (argc == 4 && !strcmp(argv[1], "genring"))

@@ -10,8 +10,6 @@ source "$(dirname "$0")/ke_common.inc"
 
 ke_require
 ke_setup
-H="python3 $HELPERS"
-ke_ok() { cli timeout 10 $H ke $SRV_IP $KE_PORT "$TMP/ca.pem" "$@"; }
 # cookie key id (hex) of the first cookie in a `ke` listing
 first_cookie_id() { sed -n 's/^record type=5 .* body=\(........\).*/\1/p' | head -n 1; }
 

@@ -13,9 +13,6 @@ source "$(dirname "$0")/ke_common.inc"
 ke_require
 ke_setup
 
-H="python3 $HELPERS"
-ke_ok() { cli timeout 10 $H ke $SRV_IP $KE_PORT "$TMP/ca.pem" "$@"; }
-
 # ---- protocol misuse -----------------------------------------------------------------------
 ke_conf "user nobody" "ntsratelimit off" "ntstimeout 2"
 ke_start

@@ -6,12 +6,10 @@
 # fallback. Then a continuously polling chronyd keeps getting authenticated answers while
 # tock-ke is restarted: no NAK, no failed NTS request.
 source "$(dirname "$0")/tockd_lib.bash"
-KE=$PWD/$B/bin/tock-ke
 [ -x "$KE" ] || skip "$KE not built"
 command -v chronyd >/dev/null || skip "chronyd not installed"
 command -v openssl >/dev/null || skip "openssl not installed"
 td_setup
-KE_PID=
 EXTRA_PIDS=
 chmod 755 "$TMP"
 
@@ -21,23 +19,7 @@ stop_chronyd() { # the pidfile names chronyd itself (its NTS-KE helper exits wit
 	[ -n "$EXTRA_PIDS" ] && wait "$EXTRA_PIDS" 2>/dev/null
 	EXTRA_PIDS=
 }
-td_cleanup_hook() {
-	stop_chronyd
-	[ -n "$KE_PID" ] && kill "$KE_PID" 2>/dev/null && wait "$KE_PID" 2>/dev/null
-}
-
-make_certs() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-keyout "$TMP/ca.key" -out "$TMP/ca.pem" -subj "/CN=tock td CA" 2>/dev/null &&
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-keyout "$TMP/srv.key" -out "$TMP/srv.csr" -subj "/CN=$SRV4" 2>/dev/null &&
-	printf 'subjectAltName=IP:%s,IP:%s\nextendedKeyUsage=serverAuth\n' $SRV4 $SRV6 \
-		>"$TMP/ext.cnf" &&
-	openssl x509 -req -in "$TMP/srv.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" \
-		-CAcreateserial -days 2 -extfile "$TMP/ext.cnf" -out "$TMP/srv.pem" 2>/dev/null ||
-		fail "certificates"
-	chmod 644 "$TMP/srv.key"
-}
+td_cleanup_hook() { stop_chronyd; }
 
 KE_CONF="ntslisten $SRV4 4460
 ntslisten $SRV6 4460
@@ -49,62 +31,34 @@ stratum 1
 refid GPS
 workers 2"
 
-ke_start() {
-	ip netns exec "$NS_S" "$KE" -f "$TMP/tockd.conf" -d >>"$TMP/ke.log" 2>&1 &
-	KE_PID=$!
-	for _ in $(seq 50); do
-		ip netns exec "$NS_S" ss -Hltn "sport = :4460" | grep -q LISTEN && return 0
-		kill -0 "$KE_PID" 2>/dev/null || fail "tock-ke exited: $(tail -n 5 "$TMP/ke.log")"
-		sleep 0.1
-	done
-	fail "tock-ke does not listen"
-}
-
-ke_stop() {
-	kill "$KE_PID" && wait "$KE_PID"
-	KE_PID=
-}
-
 stat_sum() { # COUNTER-COLUMN (2 = rx, see stats.h order): summed over workers
 	td_stats | awk -v c="$1" '{s += $c} END {print s + 0}'
 }
 # stats.h order: RX PLAIN_ANSWERED NTS_ANSWERED ... NAK_UNKNOWN_KEY NAK_BAD_COOKIE NAK_BAD_TAG
 COL_NTS=4 COL_NAK1=8 COL_NAK2=9 COL_NAK3=10
 
-chronyd_q() { # ADDR
-	local log=$TMP/chronyd-q.log
-	cli timeout 30 chronyd -Q -u root "server $1 iburst nts maxsamples 1" \
-		"ntstrustedcerts $TMP/ca.pem" "pidfile $TMP/chronyd-q.pid" \
-		"ntsdumpdir $TMP/nts-q" >"$log" 2>&1
-	grep -q "System clock wrong by .* seconds (ignored)" "$log" ||
-		fail "chronyd -Q via $1: $(cat "$log")"
-	echo "  chronyd -Q $1: $(grep -o 'System clock wrong by .*' "$log")"
-}
-
-make_certs
+td_make_certs $SRV4 $SRV6
 for mode in io_uring recvmmsg; do
 	echo "== $mode"
 	opt=()
 	[ $mode = recvmmsg ] && opt=(--no-io-uring)
-	mkdir -p "$TMP/run"
-	printf 'rundir %s\n%s\n' "$TMP/run" "$KE_CONF" >"$TMP/tockd.conf"
-	ke_start
+	td_conf "$KE_CONF"
+	td_ke_start
 	td_start "$KE_CONF" "${opt[@]}"
 	grep -q "transport $mode" "$TMP/tockd.log" || fail "expected transport $mode: $(cat "$TMP/tockd.log")"
-	chronyd_q $SRV4
-	chronyd_q $SRV6
+	td_chronyd_q $SRV4
+	td_chronyd_q $SRV6
 	nts=$(stat_sum $COL_NTS)
 	[ "$nts" -ge 2 ] || fail "tockd answered only $nts NTS requests"
 	echo "  tockd NTS answers: $nts"
 	td_stop
-	ke_stop
+	td_ke_stop
 	rm -rf "$TMP/run"
 done
 
 echo "== restart tock-ke while tockd serves"
-mkdir -p "$TMP/run"
-printf 'rundir %s\n%s\n' "$TMP/run" "$KE_CONF" >"$TMP/tockd.conf"
-ke_start
+td_conf "$KE_CONF"
+td_ke_start
 td_start "$KE_CONF"
 cli timeout 60 chronyd -d -x -u root "server $SRV4 iburst nts minpoll -2 maxpoll -2" \
 	"ntstrustedcerts $TMP/ca.pem" "pidfile $TMP/chronyd.pid" "bindcmdaddress /" \
@@ -119,10 +73,10 @@ wait_nts() { # MIN
 }
 wait_nts 3
 before=$(stat_sum $COL_NTS)
-ke_stop
+td_ke_stop
 echo "  tock-ke stopped after $before NTS answers"
 wait_nts $((before + 3)) # tockd keeps serving from the mapped keys
-ke_start
+td_ke_start
 mid=$(stat_sum $COL_NTS)
 echo "  tock-ke restarted at $mid NTS answers"
 wait_nts $((mid + 4))
@@ -133,5 +87,5 @@ echo "  NTS answers $(stat_sum $COL_NTS), requests $rx, NAKs $naks"
 grep -qi "NAK" "$TMP/chronyd.log" && fail "chronyd saw a NAK: $(grep -i NAK "$TMP/chronyd.log")"
 stop_chronyd
 td_stop
-ke_stop
+td_ke_stop
 echo "PASS"

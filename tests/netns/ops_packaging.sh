@@ -12,26 +12,7 @@ ROOT_DIR=$PWD
 B=${B:-build}
 NS=tock-ops-pkg
 TMP=$(mktemp -d /tmp/tock-ops-pkg.XXXXXX)
-PIDS=()
-
-cleanup() {
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	ip netns del "$NS" 2>/dev/null
-	rm -rf "$TMP"
-}
-trap cleanup EXIT
-
-fails=0
-ok() { echo "ok   $*"; }
-bad() { echo "FAIL $*"; fails=$((fails + 1)); }
-check() { # description, command...
-	local d=$1
-	shift
-	if "$@"; then ok "$d"; else bad "$d"; fi
-}
-PY=/usr/bin/python3
-[ -x $PY ] || PY=python3
+source tests/netns/ops_common.inc
 
 command -v systemd-analyze >/dev/null || { echo "SKIP: systemd-analyze missing (apt-get install systemd)"; exit 77; }
 
@@ -316,5 +297,4 @@ else
 	fi
 fi
 
-echo "ops_packaging: $fails failed"
-[ $fails -eq 0 ]
+ops_done ops_packaging

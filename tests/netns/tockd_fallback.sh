@@ -23,31 +23,6 @@ restore_sysctl() {
 }
 td_cleanup_hook() { restore_sysctl; }
 
-# Like td_setup, but the veth ends are created inside the namespaces (no name in the host
-# namespace that a parallel test could collide with).
-tr_setup() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces"
-	[ -x "$TOCKD" ] || skip "$TOCKD not built"
-	trap td_cleanup EXIT
-	trap 'exit 1' INT TERM
-	ip netns add "$NS_S" && ip netns add "$NS_C" || fail "cannot create namespaces"
-	ip link add tr-s netns "$NS_S" type veth peer name tr-c netns "$NS_C" || fail "veth"
-	ip -n "$NS_S" addr add 198.18.0.1/24 dev tr-s
-	ip -n "$NS_C" addr add 198.18.0.2/24 dev tr-c
-	ip -n "$NS_S" addr add 2001:2::1/64 dev tr-s nodad
-	ip -n "$NS_C" addr add 2001:2::2/64 dev tr-c nodad
-	for n in "$NS_S" "$NS_C"; do ip -n "$n" link set lo up; done
-	ip -n "$NS_S" link set tr-s up
-	ip -n "$NS_C" link set tr-c up
-}
-
-check_ntpdig() { # ADDR
-	local out
-	out=$(cli timeout 10 ntpdig -t 2 "$1" 2>&1) || fail "ntpdig $1: $out"
-	echo "  ntpdig $1: $out"
-	[[ $out == *" s1 "* ]] || fail "ntpdig $1: expected stratum 1 in '$out'"
-}
-
 expect_log() { # WHAT GREP-PATTERN
 	local line
 	line=$(grep -m1 -E "$2" "$TMP/tockd.log") || fail "$1: no log line matching /$2/"
@@ -67,8 +42,8 @@ print(d["ts_kernel"], d["ts_hardware"], d["ts_daemon"])'
 # request may carry the daemon's own stamp; 3 of the 4 must be the kernel's.)
 answers() {
 	local st
-	check_ntpdig $SRV4
-	check_ntpdig $SRV6
+	td_check_ntpdig $SRV4
+	td_check_ntpdig $SRV6
 	td_query $SRV4 >/dev/null || fail "$1: IPv4 query"
 	td_query $SRV6 >/dev/null || fail "$1: IPv6 query"
 	st=$(stamps) || fail "$1: tockctl serverstats"
@@ -84,7 +59,8 @@ finish_case() {
 }
 
 CONF=$'workers 2\nstratum 1\nrefid GPS'
-tr_setup
+trap 'exit 1' INT TERM # so that td_cleanup runs on a signal too
+td_setup tr-s tr-c
 
 echo "== --no-io-uring"
 td_start "$CONF" --no-io-uring

@@ -16,20 +16,7 @@ $PY -c 'import prometheus_client.parser' 2>/dev/null || skip "python3-prometheus
 [ -x "$CTL" ] || skip "$CTL not built"
 id nobody >/dev/null 2>&1 || skip "no user nobody"
 
-# Like td_setup, but the veth is created inside the namespaces (no name in the root one).
-setup() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces"
-	[ -x "$TOCKD" ] || skip "$TOCKD not built"
-	trap td_cleanup EXIT
-	ip netns add "$NS_S" && ip netns add "$NS_C" || fail "cannot create namespaces"
-	ip link add ms netns "$NS_S" type veth peer name mc netns "$NS_C" || fail "veth"
-	ip -n "$NS_S" addr add $SRV4/24 dev ms
-	ip -n "$NS_C" addr add 198.18.0.2/24 dev mc
-	for n in "$NS_S" "$NS_C"; do ip -n "$n" link set lo up; done
-	ip -n "$NS_S" link set ms up
-	ip -n "$NS_C" link set mc up
-}
-setup
+td_setup ms mc
 chmod 755 "$TMP" # the run directory must stay reachable after the drop to nobody
 
 td_start $'workers 2\nstratum 1\nrefid GPS\nuser nobody\nmetrics '"$SRV4"':80'

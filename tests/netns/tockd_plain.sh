@@ -6,21 +6,14 @@ source "$(dirname "$0")/tockd_lib.bash"
 command -v ntpdig >/dev/null || skip "ntpdig not installed"
 td_setup
 
-check_ntpdig() { # ADDR
-	local out
-	out=$(cli timeout 10 ntpdig -t 2 "$1" 2>&1) || fail "ntpdig $1: $out"
-	echo "  ntpdig $1: $out"
-	[[ $out == *" s1 "* ]] || fail "ntpdig $1: expected stratum 1 in '$out'"
-}
-
 run_case() { # NAME EXPECTED-TRANSPORT CONF [opts]
 	local name=$1 want=$2 conf=$3
 	shift 3
 	echo "== $name"
 	td_start "$conf" "$@"
 	grep -q "transport $want" "$TMP/tockd.log" || fail "$name: expected transport $want"
-	check_ntpdig $SRV4
-	check_ntpdig $SRV6
+	td_check_ntpdig $SRV4
+	td_check_ntpdig $SRV6
 	# the answer comes from the address the request was sent to (pktinfo)
 	td_query $SRV4 >/dev/null || fail "$name: IPv4 query"
 	td_query $SRV6 >/dev/null || fail "$name: IPv6 query"

@@ -11,62 +11,18 @@
 source "$(dirname "$0")/tockd_lib.bash"
 NS_S=tock-int-rot-s$$
 NS_C=tock-int-rot-c$$
-KE=$PWD/$B/bin/tock-ke
 Q=$PWD/$B/tests/helpers/nts_query
 for f in "$KE" "$Q"; do [ -x "$f" ] || skip "$f not built (make $f)"; done
 for c in chronyd openssl; do command -v $c >/dev/null || skip "$c missing"; done
-KE_PID=
-td_cleanup_hook() {
-	[ -s "$TMP/chronyd-q.pid" ] && kill "$(cat "$TMP/chronyd-q.pid")" 2>/dev/null
-	[ -n "$KE_PID" ] && kill "$KE_PID" 2>/dev/null && wait "$KE_PID" 2>/dev/null
-}
-
-setup() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces"
-	[ -x "$TOCKD" ] || skip "$TOCKD not built"
-	trap td_cleanup EXIT
-	ip netns add "$NS_S" && ip netns add "$NS_C" || fail "cannot create namespaces"
-	ip link add rs netns "$NS_S" type veth peer name rc netns "$NS_C" || fail "veth"
-	ip -n "$NS_S" addr add $SRV4/24 dev rs
-	ip -n "$NS_C" addr add 198.18.0.2/24 dev rc
-	for n in "$NS_S" "$NS_C"; do ip -n "$n" link set lo up; done
-	ip -n "$NS_S" link set rs up
-	ip -n "$NS_C" link set rc up
-}
-
-make_certs() { # IP: a CA and a certificate for the NTS-KE server at IP
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-keyout "$TMP/ca.key" -out "$TMP/ca.pem" -subj "/CN=tock rotation CA" 2>/dev/null &&
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-keyout "$TMP/srv.key" -out "$TMP/srv.csr" -subj "/CN=$1" 2>/dev/null &&
-	printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' "$1" >"$TMP/ext.cnf" &&
-	openssl x509 -req -in "$TMP/srv.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" \
-		-CAcreateserial -days 2 -extfile "$TMP/ext.cnf" -out "$TMP/srv.pem" 2>/dev/null ||
-		fail "certificates"
-	chmod 644 "$TMP/srv.key"
-}
-
-ke_start() { # NS CONF ADDR
-	ip netns exec "$1" "$KE" -f "$2" -d >>"$TMP/ke.log" 2>&1 &
-	KE_PID=$!
-	for _ in $(seq 50); do
-		ip netns exec "$1" ss -Hltn "sport = :4460" | grep -q LISTEN && return 0
-		kill -0 "$KE_PID" 2>/dev/null || fail "tock-ke exited: $(tail -n 5 "$TMP/ke.log")"
-		sleep 0.1
-	done
-	fail "tock-ke does not listen"
-}
-ke_stop() { kill "$KE_PID" && wait "$KE_PID"; KE_PID=; }
-
 # query COOKIE [KEYMAP]: one NTS request to tockd; prints nts_query's line
 query() { cli "$Q" query $SRV4 123 "$AEAD" "$C2S" "$S2C" "$@"; }
 field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
 
-setup
+td_setup rs rc
 chmod 755 "$TMP"
 
 echo "== 1. rotation every 2 s while polling"
-make_certs $SRV4
+td_make_certs $SRV4
 CONF="workers 2
 stratum 1
 refid GPS
@@ -76,9 +32,8 @@ ntsservercert $TMP/srv.pem
 ntsserverkey $TMP/srv.key
 ntsthreads 1
 ntsrotate 2"
-mkdir -p "$TMP/run"
-printf 'rundir %s\n%s\n' "$TMP/run" "$CONF" >"$TMP/tockd.conf"
-ke_start "$NS_S" "$TMP/tockd.conf"
+td_conf "$CONF"
+td_ke_start
 td_start "$CONF"
 read -r AEAD C2S S2C OLD CHAIN _ < <(cli "$Q" fetch $SRV4 4460 "$TMP/ca.pem" $SRV4) ||
 	fail "NTS-KE"
@@ -111,11 +66,11 @@ naks=$(td_stats | awk '{s += $8} END {print s}') # nak_unknown_key (stats.h orde
 echo "ok: old cookie answered while its key was in the ring, NAKed after (NAKs: $naks);" \
 	"the chain never failed ($i rounds)"
 td_stop
-ke_stop
+td_ke_stop
 
 echo "== 2. fleet keys: tockd without tock-ke"
 rm -rf "$TMP/run" "$TMP/state" "$TMP/ca.pem"
-make_certs 198.18.0.2
+td_make_certs 198.18.0.2
 head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$TMP/seed"
 chmod 600 "$TMP/seed"
 mkdir -p "$TMP/kerun" "$TMP/kestate"
@@ -130,7 +85,7 @@ cat >"$TMP/ke.conf" <<-EOF2
 	ntsrotate 4
 	ntskeyseed $TMP/seed
 EOF2
-ke_start "$NS_C" "$TMP/ke.conf"
+td_ke_start "$NS_C" "$TMP/ke.conf"
 td_start "workers 2
 stratum 1
 refid GPS
@@ -138,11 +93,7 @@ ntsrotate 4
 ntskeyseed $TMP/seed"
 grep -q "fleet keys from $TMP/seed" "$TMP/tockd.log" || fail "tockd did not derive fleet keys"
 [ -e "$TMP/run/keys" ] && fail "a key map in tockd's run directory"
-cli timeout 30 chronyd -Q -u root "server 198.18.0.2 iburst nts maxsamples 1" \
-	"ntstrustedcerts $TMP/ca.pem" "pidfile $TMP/chronyd-q.pid" \
-	"ntsdumpdir $TMP/nts-q" >"$TMP/chronyd-q.log" 2>&1
-grep -q "System clock wrong by .* seconds (ignored)" "$TMP/chronyd-q.log" ||
-	fail "chronyd -Q (KE at 198.18.0.2, NTP at tockd): $(cat "$TMP/chronyd-q.log")"
+td_chronyd_q 198.18.0.2 # NTS-KE there, NTP (ntsntpserver) at tockd
 nts=$(td_stats | awk '{s += $4} END {print s}') # nts_answered
 [ "$nts" -ge 1 ] || fail "tockd counted no NTS answer"
 echo "ok: chronyd: cookies from tock-ke, authenticated time from tockd ($nts NTS answers)"
@@ -156,5 +107,5 @@ done
 grep -q "fleet keys: current key id" "$TMP/tockd.log" || fail "tockd never re-derived the keys"
 echo "ok: cookie chain across a fleet key epoch change, no NAK"
 td_stop
-ke_stop
+td_ke_stop
 echo "PASS"

@@ -14,34 +14,19 @@
 source "$(dirname "$0")/tockd_lib.bash"
 NS_S=tock-int-xdp-s$$
 NS_C=tock-int-xdp-c$$
-KE=$PWD/$B/bin/tock-ke
 CTL=$PWD/$B/bin/tockctl
 ATTACH=$PWD/$B/tests/helpers/xdp_attach
 for f in "$KE" "$CTL" "$ATTACH"; do [ -x "$f" ] || skip "$f not built"; done
 for c in chronyd chronyc ntpdig ethtool openssl; do command -v $c >/dev/null || skip "$c missing"; done
-KE_PID=
 EXTRA_PIDS=
-td_cleanup_hook() {
-	[ -s "$TMP/chronyd-q.pid" ] && kill "$(cat "$TMP/chronyd-q.pid")" 2>/dev/null
-	[ -n "$KE_PID" ] && kill "$KE_PID" 2>/dev/null && wait "$KE_PID" 2>/dev/null
+td_cleanup_hook() { # tockd must let go of the pins before the bpffs goes
 	[ -n "$TOCKD_PID" ] && kill "$TOCKD_PID" 2>/dev/null && wait "$TOCKD_PID" 2>/dev/null
 	TOCKD_PID=
 	umount -l "$TMP/bpffs" 2>/dev/null
 }
 
 setup() {
-	[ "$(id -u)" -eq 0 ] || skip "needs root for network namespaces"
-	[ -x "$TOCKD" ] || skip "$TOCKD not built"
-	trap td_cleanup EXIT
-	ip netns add "$NS_S" && ip netns add "$NS_C" || fail "cannot create namespaces"
-	ip link add xs netns "$NS_S" type veth peer name xc netns "$NS_C" || fail "veth"
-	ip -n "$NS_S" addr add $SRV4/24 dev xs
-	ip -n "$NS_S" addr add $SRV6/64 dev xs nodad
-	ip -n "$NS_C" addr add 198.18.0.2/24 dev xc
-	ip -n "$NS_C" addr add 2001:2::2/64 dev xc nodad
-	for n in "$NS_S" "$NS_C"; do ip -n "$n" link set lo up; done
-	ip -n "$NS_S" link set xs up
-	ip -n "$NS_C" link set xc up
+	td_setup xs xc
 	# partial checksums from TX offload look invalid to XDP (DESIGN §11)
 	ip netns exec "$NS_S" ethtool -K xs tx off >/dev/null
 	ip netns exec "$NS_C" ethtool -K xc tx off >/dev/null
@@ -53,29 +38,6 @@ setup() {
 	mkdir -p "$TMP/bpffs"
 	mount -t bpf bpf "$TMP/bpffs" || skip "cannot mount a bpffs"
 	export TOCK_BPF_DIR=$TMP/bpffs/tock
-}
-
-make_certs() {
-	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
-		-keyout "$TMP/ca.key" -out "$TMP/ca.pem" -subj "/CN=tock xdp CA" 2>/dev/null &&
-	openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
-		-keyout "$TMP/srv.key" -out "$TMP/srv.csr" -subj "/CN=$SRV4" 2>/dev/null &&
-	printf 'subjectAltName=IP:%s\nextendedKeyUsage=serverAuth\n' $SRV4 >"$TMP/ext.cnf" &&
-	openssl x509 -req -in "$TMP/srv.csr" -CA "$TMP/ca.pem" -CAkey "$TMP/ca.key" \
-		-CAcreateserial -days 2 -extfile "$TMP/ext.cnf" -out "$TMP/srv.pem" 2>/dev/null ||
-		fail "certificates"
-	chmod 644 "$TMP/srv.key"
-}
-
-ke_start() {
-	ip netns exec "$NS_S" "$KE" -f "$TMP/tockd.conf" -d >>"$TMP/ke.log" 2>&1 &
-	KE_PID=$!
-	for _ in $(seq 50); do
-		ip netns exec "$NS_S" ss -Hltn "sport = :4460" | grep -q LISTEN && return 0
-		kill -0 "$KE_PID" 2>/dev/null || fail "tock-ke exited: $(tail -n 5 "$TMP/ke.log")"
-		sleep 0.1
-	done
-	fail "tock-ke does not listen"
 }
 
 # wsum NAME: a worker counter (stats.h name) summed over the workers
@@ -103,18 +65,11 @@ for _ in range(n):
     s.sendto(pkt, ("198.18.0.1", 123))
 PY
 }
-chronyd_q() {
-	cli timeout 30 chronyd -Q -u root "server $SRV4 iburst nts maxsamples 1" \
-		"ntstrustedcerts $TMP/ca.pem" "pidfile $TMP/chronyd-q.pid" \
-		"ntsdumpdir $TMP/nts-q" >"$TMP/chronyd-q.log" 2>&1
-	grep -q "System clock wrong by .* seconds (ignored)" "$TMP/chronyd-q.log" ||
-		fail "chronyd -Q: $(cat "$TMP/chronyd-q.log")"
-}
 has_xdp() { ip -n "$NS_S" link show dev xs | grep -q 'prog/xdp'; }
 
 setup
 chmod 755 "$TMP"
-make_certs
+td_make_certs $SRV4
 BASE="workers 2
 stratum 1
 refid GPS
@@ -124,9 +79,8 @@ ntsservercert $TMP/srv.pem
 ntsserverkey $TMP/srv.key
 ntsthreads 1
 xdp xs native"
-mkdir -p "$TMP/run"
-printf 'rundir %s\n%s\n' "$TMP/run" "$BASE" >"$TMP/tockd.conf"
-ke_start
+td_conf "$BASE"
+td_ke_start
 
 echo "== attached, filters in XDP"
 td_start "$BASE"
@@ -153,7 +107,7 @@ echo "ok: chronyc and tockctl agree; NTP packets dropped = $drops"
 cli timeout 10 ntpdig -t 2 $SRV4 >/dev/null 2>&1 || fail "ntpdig (fast path off)"
 [ "$(wsum rx_packets)" -gt "$rx1" ] || fail "fast path off, yet the workers saw no request"
 echo "ok: fast path off: ntpdig answered by the workers"
-chronyd_q
+td_chronyd_q $SRV4
 [ "$(wsum nts_answered)" -ge 1 ] || fail "no NTS answer counted"
 echo "ok: NTS through tockd with XDP attached ($(wsum nts_answered) answers)"
 
@@ -170,7 +124,7 @@ sleep 0.3
 fp=$(xstat xdp_fastpath_answered)
 [ "${fp:-0}" -ge 2 ] || fail "xdp_fastpath_answered = '$fp'"
 echo "ok: ntpdig answered in XDP ($fp), workers' rx stays $rx2"
-chronyd_q
+td_chronyd_q $SRV4
 echo "ok: NTS still through tockd with the fast path on ($(wsum nts_answered) answers)"
 
 echo "== SIGKILL detaches"

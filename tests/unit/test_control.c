@@ -11,14 +11,11 @@
 #include "../../userspace/tockd/candm.c"
 #include "../../userspace/tockd/control_proto.c"
 
+#define REQ_CAP 512 /* every test's request buffer */
+
 static size_t make_request(uint8_t *buf, uint16_t command, uint32_t seq, size_t len)
 {
-	memset(buf, 0, len);
-	buf[0] = CANDM_VERSION;
-	buf[1] = CANDM_PKT_REQUEST;
-	candm_put16(buf + 4, command);
-	candm_put32(buf + 8, seq);
-	return len;
+	return candm_request(buf, REQ_CAP, command, seq, len);
 }
 
 static void fill_view(struct control_view *v)
@@ -50,7 +47,7 @@ static void check_header(const uint8_t *r, uint16_t cmd, uint16_t reply, uint16_
 
 static void test_serverstats(void)
 {
-	uint8_t req[512], rpy[512];
+	uint8_t req[REQ_CAP], rpy[512];
 	struct control_view v;
 	size_t n;
 
@@ -93,7 +90,7 @@ static void test_serverstats(void)
 
 static void test_tracking_roundtrip(void)
 {
-	uint8_t req[512], rpy[512];
+	uint8_t req[REQ_CAP], rpy[512];
 	struct control_view v;
 	struct candm_tracking t;
 	size_t n;
@@ -128,7 +125,7 @@ static void test_tracking_roundtrip(void)
 
 static void test_other_commands(void)
 {
-	uint8_t req[512], rpy[512];
+	uint8_t req[REQ_CAP], rpy[512];
 	struct control_view v;
 
 	fill_view(&v);
@@ -145,7 +142,7 @@ static void test_other_commands(void)
 
 static void test_malformed(unsigned seed)
 {
-	uint8_t req[512], rpy[512];
+	uint8_t req[REQ_CAP], rpy[512];
 	struct control_view v;
 
 	fill_view(&v);

@@ -8,8 +8,9 @@
 #ifndef TOCK_CLOCK_H
 #define TOCK_CLOCK_H
 
-#include <stdatomic.h>
 #include <stdint.h>
+
+#include "seqlock.h"
 
 #define CLOCK_LEAP_NONE   0
 #define CLOCK_LEAP_INSERT 1
@@ -33,33 +34,28 @@ struct tock_clock_status {
 
 /* The published status, written by one thread, read by many (a seqlock, one cache line). */
 struct tock_clock_cell {
-	_Atomic uint32_t seq;
-	uint32_t pad;
+	_Atomic uint64_t seq;
 	struct tock_clock_status st;
 } __attribute__((aligned(64)));
 
 /* Writer: publish a new status. */
 static inline void clock_cell_publish(struct tock_clock_cell *c, const struct tock_clock_status *st)
 {
-	uint32_t seq = atomic_load_explicit(&c->seq, memory_order_relaxed);
+	uint64_t start = seqlock_write_begin(&c->seq);
 
-	atomic_store_explicit(&c->seq, seq + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
 	c->st = *st;
-	atomic_store_explicit(&c->seq, seq + 2, memory_order_release);
+	seqlock_write_end(&c->seq, start);
 }
 
 /* Reader: a consistent copy. The writer updates once a second, so this retries rarely. */
 static inline void clock_cell_read(const struct tock_clock_cell *c, struct tock_clock_status *out)
 {
-	uint32_t before, after;
+	uint64_t begin;
 
 	do {
-		before = atomic_load_explicit(&c->seq, memory_order_acquire);
+		begin = seqlock_read_begin(&c->seq);
 		*out = c->st;
-		atomic_thread_fence(memory_order_acquire);
-		after = atomic_load_explicit(&c->seq, memory_order_relaxed);
-	} while ((before & 1) || before != after);
+	} while (seqlock_read_retry(&c->seq, begin));
 }
 
 /* The status of an unsynchronised server: leap 3, stratum 0 ("don't use me"). */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cookie.h"
+#include "wire.h"
 
 static const uint8_t empty_ad[1];
 
@@ -52,10 +53,7 @@ int cookie_seal(struct siv *master, uint32_t key_id, const uint8_t nonce[COOKIE_
 		return -EINVAL;
 	if (cap < len)
 		return -ENOSPC;
-	out[0] = (uint8_t)(key_id >> 24);
-	out[1] = (uint8_t)(key_id >> 16);
-	out[2] = (uint8_t)(key_id >> 8);
-	out[3] = (uint8_t)key_id;
+	wire_put32(out, key_id);
 	memcpy(out + 4, nonce, COOKIE_NONCE_LEN);
 	memcpy(pt, keys->c2s, k);
 	memcpy(pt + k, keys->s2c, k);
@@ -69,8 +67,7 @@ int64_t cookie_key_id(const uint8_t *cookie, size_t len)
 {
 	if (!cookie || len < COOKIE_HEADER_LEN)
 		return -EINVAL;
-	return (int64_t)((uint32_t)cookie[0] << 24 | (uint32_t)cookie[1] << 16 |
-	                 (uint32_t)cookie[2] << 8 | cookie[3]);
+	return wire_get32(cookie);
 }
 
 int cookie_open(struct siv *master, const uint8_t *cookie, size_t len, struct cookie_keys *keys)

@@ -4,17 +4,7 @@
 #include <string.h>
 
 #include "ke_proto.h"
-
-static uint16_t get_u16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put_u16(uint8_t *p, uint16_t v)
-{
-	p[0] = v >> 8;
-	p[1] = v & 0xff;
-}
+#include "wire.h"
 
 void ke_iter_init(struct ke_iter *it, const uint8_t *buf, size_t len)
 {
@@ -33,11 +23,11 @@ int ke_iter_next(struct ke_iter *it, struct ke_record *rec)
 		return 0;
 	if (left < KE_RECORD_HDR)
 		return -EAGAIN;
-	body_len = get_u16(p + 2);
+	body_len = wire_get16(p + 2);
 	if (left - KE_RECORD_HDR < body_len)
 		return -EAGAIN;
 	rec->critical = !!(p[0] & 0x80);
-	rec->type = get_u16(p) & ~KE_CRITICAL;
+	rec->type = wire_get16(p) & ~KE_CRITICAL;
 	rec->len = body_len;
 	rec->body = p + KE_RECORD_HDR;
 	it->pos += KE_RECORD_HDR + body_len;
@@ -51,8 +41,8 @@ int ke_record_put(uint8_t *buf, size_t cap, size_t *pos, uint16_t type, int crit
 		return -EINVAL;
 	if (*pos > cap || cap - *pos < KE_RECORD_HDR + len)
 		return -ENOSPC;
-	put_u16(buf + *pos, type | (critical ? KE_CRITICAL : 0));
-	put_u16(buf + *pos + 2, (uint16_t)len);
+	wire_put16(buf + *pos, type | (critical ? KE_CRITICAL : 0));
+	wire_put16(buf + *pos + 2, (uint16_t)len);
 	if (len)
 		memcpy(buf + *pos + KE_RECORD_HDR, body, len);
 	*pos += KE_RECORD_HDR + len;
@@ -68,7 +58,7 @@ int ke_record_put_u16s(uint8_t *buf, size_t cap, size_t *pos, uint16_t type, int
 	if (n < 0 || n > KE_MAX_IDS)
 		return -EINVAL;
 	for (i = 0; i < n; i++)
-		put_u16(body + 2 * i, v[i]);
+		wire_put16(body + 2 * i, v[i]);
 	return ke_record_put(buf, cap, pos, type, critical, body, 2 * (size_t)n);
 }
 
@@ -81,7 +71,7 @@ static int get_id_list(const struct ke_record *rec, uint16_t *ids, int *n)
 		return -EBADMSG;
 	*n = rec->len / 2;
 	for (i = 0; i < *n; i++)
-		ids[i] = get_u16(rec->body + 2 * i);
+		ids[i] = wire_get16(rec->body + 2 * i);
 	return 0;
 }
 
@@ -155,7 +145,7 @@ static int fits(const uint8_t *buf, size_t len, size_t pos, size_t limit)
 {
 	if (len - pos < KE_RECORD_HDR)
 		return 1;
-	return pos + KE_RECORD_HDR + get_u16(buf + pos + 2) <= limit;
+	return pos + KE_RECORD_HDR + wire_get16(buf + pos + 2) <= limit;
 }
 
 int ke_parse_request(const uint8_t *buf, size_t len, struct ke_request *req)
@@ -292,7 +282,7 @@ static int resp_one_id(const struct ke_record *rec, int *seen, int *out)
 {
 	if ((*seen)++ || (rec->len != 0 && rec->len != 2))
 		return -EBADMSG;
-	*out = rec->len ? get_u16(rec->body) : -1;
+	*out = rec->len ? wire_get16(rec->body) : -1;
 	return 0;
 }
 
@@ -341,7 +331,7 @@ static int resp_record(struct ke_client_response *r, struct resp_state *st,
 	case KE_REC_PORT:
 		if (st->seen_port++ || rec->len != 2)
 			return -EBADMSG;
-		r->port = get_u16(rec->body);
+		r->port = wire_get16(rec->body);
 		return 0;
 	case KE_REC_COMPLIANT_GCM_EXPORT:
 		r->compliant_gcm_export = 1;
@@ -377,7 +367,7 @@ int ke_parse_response(const uint8_t *buf, size_t len, struct ke_client_response 
 void ke_exporter_context(uint8_t ctx[KE_EXPORTER_CONTEXT_LEN], uint16_t protocol, uint16_t aead,
                          int s2c)
 {
-	put_u16(ctx, protocol);
-	put_u16(ctx + 2, aead);
+	wire_put16(ctx, protocol);
+	wire_put16(ctx + 2, aead);
 	ctx[4] = s2c ? 1 : 0;
 }

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "keymap.h"
+#include "seqlock.h"
 
 static int map_file(struct keymap *km, int fd, int prot)
 {
@@ -97,32 +98,29 @@ void keymap_close(struct keymap *km)
 void keymap_publish(struct keymap *km, const struct keymap_snapshot *snap)
 {
 	struct keymap_shm *shm = km->shm;
-	uint64_t seq = atomic_load_explicit(&shm->seq, memory_order_relaxed);
+	/* seqlock_write_begin() also recovers a sequence left odd by a writer that died */
+	uint64_t start = seqlock_write_begin(&shm->seq);
 
-	seq += seq & 1; /* an earlier writer died mid-write: start again from even */
-	/* odd: readers that start now will retry; the fence orders it before the data */
-	atomic_store_explicit(&shm->seq, seq + 1, memory_order_relaxed);
-	atomic_thread_fence(memory_order_release);
 	shm->current_slot = snap->current_slot;
 	memcpy(shm->slots, snap->slots, sizeof(shm->slots));
-	atomic_store_explicit(&shm->seq, seq + 2, memory_order_release);
+	seqlock_write_end(&shm->seq, start);
 }
 
 int keymap_read(const struct keymap *km, struct keymap_snapshot *out)
 {
 	const struct keymap_shm *shm = km->shm;
-	uint64_t before, after;
+	uint64_t begin;
 
+	/* Bounded: a writer that died mid-write leaves the sequence odd until tock-ke runs again,
+	 * and a reader must not spin forever on it. */
 	for (int tries = 0; tries < 100000; tries++) {
-		before = atomic_load_explicit(&shm->seq, memory_order_acquire);
-		if (before & 1)
+		begin = seqlock_read_begin(&shm->seq);
+		if (begin & 1)
 			continue;
 		out->current_slot = shm->current_slot;
 		memcpy(out->slots, (const void *)shm->slots, sizeof(out->slots));
-		atomic_thread_fence(memory_order_acquire);
-		after = atomic_load_explicit(&shm->seq, memory_order_relaxed);
-		if (before == after) {
-			out->seq = before;
+		if (!seqlock_read_retry(&shm->seq, begin)) {
+			out->seq = begin;
 			return 0;
 		}
 	}

@@ -30,9 +30,11 @@
 #include <openssl/params.h>
 #include <openssl/rand.h>
 
+#include "hex.h"
 #include "keyring.h"
 #include "log.h"
 #include "siv.h"
+#include "wire.h"
 
 #define KEYRING_AEAD     SIV_AEAD_CMAC_256
 #define KEYRING_KEY_LEN  32
@@ -87,7 +89,7 @@ static int random_key(struct keymap_slot *s, unsigned slot, time_t now)
 		explicit_bzero(s, sizeof(*s));
 		return -EIO;
 	}
-	s->id = ((uint32_t)id[0] << 24 | (uint32_t)id[1] << 16 | (uint32_t)id[2] << 8 | id[3]);
+	s->id = wire_get32(id);
 	s->id = (s->id & ~(uint32_t)(KEYMAP_SLOTS - 1)) | slot;
 	s->aead = KEYRING_AEAD;
 	s->valid = 1;
@@ -190,32 +192,6 @@ static int fleet_derive(struct keyring *kr, time_t now)
 	return 0;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Decodes exactly `n` hex digits into n/2 bytes. 0 or -EINVAL. */
-static int hex_decode(const char *s, size_t n, uint8_t *out)
-{
-	if (n % 2)
-		return -EINVAL;
-	for (size_t i = 0; i < n; i += 2) {
-		int hi = hexval((unsigned char)s[i]), lo = hexval((unsigned char)s[i + 1]);
-
-		if (hi < 0 || lo < 0)
-			return -EINVAL;
-		out[i / 2] = (uint8_t)(hi << 4 | lo);
-	}
-	return 0;
-}
-
 /* Reads at most `cap` bytes of a file; -EFBIG when it is longer. Length or -errno. */
 static ssize_t read_small_file(const char *path, char *buf, size_t cap)
 {
@@ -238,7 +214,7 @@ static ssize_t read_small_file(const char *path, char *buf, size_t cap)
 static int all_hex(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (hexval((unsigned char)s[i]) < 0)
+		if (hex_digit_value((unsigned char)s[i]) < 0)
 			return 0;
 	return n > 0;
 }
@@ -256,7 +232,7 @@ static int parse_seed(const char *buf, size_t len, uint8_t *seed, size_t *seed_l
 		if (n % 2 || n < 2 * SEED_MIN || n > 2 * cap)
 			return -EINVAL;
 		*seed_len = n / 2;
-		return hex_decode(buf, n, seed);
+		return hex_decode(buf, n, seed, cap) < 0 ? -EINVAL : 0;
 	}
 	if (len < SEED_MIN || len > cap)
 		return -EINVAL;
@@ -373,9 +349,10 @@ static int format_key(const struct keymap_slot *s, int version, char *buf, size_
 	if (n < 0 || (size_t)n >= cap - *pos || klen == 0)
 		return klen ? -ENOSPC : -EINVAL;
 	*pos += (size_t)n;
-	for (size_t i = 0; i < klen; i++, *pos += 2)
-		if (*pos + 3 > cap || snprintf(buf + *pos, 3, "%02X", s->key[i]) != 2)
-			return -ENOSPC;
+	n = hex_encode(s->key, klen, buf + *pos, cap - *pos, HEX_UPPER);
+	if (n < 0)
+		return n;
+	*pos += (size_t)n;
 	n = version ? snprintf(buf + *pos, cap - *pos, " %d\n", s->aead)
 	            : snprintf(buf + *pos, cap - *pos, "\n");
 	if (n < 0 || (size_t)n >= cap - *pos)
@@ -568,10 +545,10 @@ static int parse_key(char *line, int version, long aead, struct keymap_slot *s)
 		return -EINVAL;
 	idlen = strlen(w[0]);
 	klen = aead_key_len((int)aead);
-	if (klen == 0 || idlen != 8 || hex_decode(w[0], 8, id) || strlen(w[1]) != 2 * klen ||
-	    hex_decode(w[1], 2 * klen, s->key))
+	if (klen == 0 || idlen != 8 || hex_decode(w[0], 8, id, sizeof(id)) < 0 ||
+	    strlen(w[1]) != 2 * klen || hex_decode(w[1], 2 * klen, s->key, sizeof(s->key)) < 0)
 		return -EINVAL;
-	s->id = (uint32_t)id[0] << 24 | (uint32_t)id[1] << 16 | (uint32_t)id[2] << 8 | id[3];
+	s->id = wire_get32(id);
 	s->aead = (uint16_t)aead;
 	s->valid = 1;
 	return 0;

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ntp.h"
+#include "wire.h"
 
 #define NTP_ERA_SECONDS (1LL << 32)
 #define NS_PER_SEC      1000000000ULL
@@ -60,11 +61,6 @@ void ntp_ef_iter_init(struct ntp_ef_iter *it, const uint8_t *pkt, size_t len)
 	it->pos = len < NTP_HEADER_LEN ? len : NTP_HEADER_LEN;
 }
 
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
 int ntp_ef_next(struct ntp_ef_iter *it, struct ntp_ef *ef)
 {
 	size_t rem = it->len - it->pos;
@@ -80,10 +76,10 @@ int ntp_ef_next(struct ntp_ef_iter *it, struct ntp_ef *ef)
 	}
 	if (rem < NTP_EF_MIN_LEN)
 		return -EINVAL;
-	flen = get_be16(p + 2);
+	flen = wire_get16(p + 2);
 	if (flen < NTP_EF_MIN_LEN || flen % 4 || flen > rem)
 		return -EINVAL;
-	ef->type = get_be16(p);
+	ef->type = wire_get16(p);
 	ef->len = flen;
 	ef->body = p + 4;
 	ef->offset = it->pos;

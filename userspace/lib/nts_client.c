@@ -5,23 +5,13 @@
 #include <string.h>
 
 #include "nts_client.h"
+#include "wire.h"
 
 #define NTS_NAK_REFID 0x4e54534eU /* "NTSN" */
 
 static size_t pad4(size_t n)
 {
 	return (n + 3) & ~(size_t)3;
-}
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
 }
 
 int nts_client_randomize(struct nts_client_request *r, struct rand_pool *pool)
@@ -80,10 +70,10 @@ static int put_authenticator(const struct nts_client_request *r, struct siv *c2s
 	flen = 4 + 4 + NTS_CLIENT_NONCE_LEN + pad4(ct_len);
 	if (*pos > cap || flen > cap - *pos || flen > UINT16_MAX)
 		return -ENOSPC;
-	put_be16(a, NTP_EF_NTS_AUTHENTICATOR);
-	put_be16(a + 2, (uint16_t)flen);
-	put_be16(a + 4, NTS_CLIENT_NONCE_LEN);
-	put_be16(a + 6, (uint16_t)ct_len);
+	wire_put16(a, NTP_EF_NTS_AUTHENTICATOR);
+	wire_put16(a + 2, (uint16_t)flen);
+	wire_put16(a + 4, NTS_CLIENT_NONCE_LEN);
+	wire_put16(a + 6, (uint16_t)ct_len);
 	memcpy(a + 8, r->nonce, NTS_CLIENT_NONCE_LEN);
 	memset(a + 8 + NTS_CLIENT_NONCE_LEN, 0, pad4(ct_len));
 	err = siv_encrypt(c2s, ad, 2, pt, pt_len, a + 8 + NTS_CLIENT_NONCE_LEN);
@@ -185,7 +175,7 @@ static int verify_auth(struct siv *s2c, const uint8_t *resp, const struct ntp_ef
 		       struct nts_client_response *out)
 {
 	uint8_t pt[NTS_CLIENT_MAX_PT];
-	size_t nlen = get_be16(auth->body), clen = get_be16(auth->body + 2);
+	size_t nlen = wire_get16(auth->body), clen = wire_get16(auth->body + 2);
 	const uint8_t *nonce = auth->body + 4, *ct = nonce + pad4(nlen);
 	struct siv_ad ad[2] = { { resp, auth->offset }, { nonce, nlen } };
 	int err;

@@ -20,6 +20,7 @@
 #include "rand.h"
 #include "serve.h"
 #include "siv.h"
+#include "wire.h"
 
 /* "NTSN": the kiss code of an NTS NAK (RFC 8915 §5.7). */
 #define NTS_NAK_REFID 0x4e54534eU
@@ -70,34 +71,6 @@ struct nts_job {
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
-
-static void put_be16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, uint32_t v)
-{
-	put_be16(p, (uint16_t)(v >> 16));
-	put_be16(p + 2, (uint16_t)v);
-}
-
-static void put_be64(uint8_t *p, uint64_t v)
-{
-	put_be32(p, (uint32_t)(v >> 32));
-	put_be32(p + 4, (uint32_t)v);
-}
-
-static uint16_t get_be16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t get_be32(const uint8_t *p)
-{
-	return (uint32_t)get_be16(p) << 16 | get_be16(p + 2);
-}
 
 static size_t pad4(size_t n)
 {
@@ -286,8 +259,8 @@ static bool parse_auth(const struct ntp_ef *ef, struct nts_auth *a)
 {
 	size_t body_len = ef->len - 4u;
 
-	a->nonce_len = get_be16(ef->body);
-	a->ct_len = get_be16(ef->body + 2);
+	a->nonce_len = wire_get16(ef->body);
+	a->ct_len = wire_get16(ef->body + 2);
 	if (a->nonce_len == 0 || a->ct_len < SIV_TAG_LEN)
 		return false;
 	if (4 + pad4(a->nonce_len) + pad4(a->ct_len) > body_len)
@@ -327,12 +300,12 @@ static void put_header(uint8_t *resp, const uint8_t *req, const struct tock_cloc
 	resp[1] = leap == CLOCK_LEAP_UNSYNC ? 0 : cs->stratum;
 	resp[2] = req[2]; /* poll echoed */
 	resp[3] = (uint8_t)cs->precision;
-	put_be32(resp + 4, cs->root_delay);
-	put_be32(resp + 8, cs->root_dispersion);
-	put_be32(resp + 12, cs->refid);
-	put_be64(resp + 16, cs->ref_time);
+	wire_put32(resp + 4, cs->root_delay);
+	wire_put32(resp + 8, cs->root_dispersion);
+	wire_put32(resp + 12, cs->refid);
+	wire_put64(resp + 16, cs->ref_time);
 	memcpy(resp + 24, req + 40, 8); /* origin = the client's transmit, bit for bit */
-	put_be64(resp + 32, ntp_ts_from_timespec(&rx->rx_time));
+	wire_put64(resp + 32, ntp_ts_from_timespec(&rx->rx_time));
 }
 
 static void put_transmit(const struct tock_worker_ctx *w, uint8_t *resp)
@@ -340,7 +313,7 @@ static void put_transmit(const struct tock_worker_ctx *w, uint8_t *resp)
 	struct timespec ts;
 
 	now_ts(w, &ts);
-	put_be64(resp + 40, ntp_ts_from_timespec(&ts));
+	wire_put64(resp + 40, ntp_ts_from_timespec(&ts));
 }
 
 static size_t answer_plain(struct tock_worker_ctx *w, const uint8_t *req,
@@ -394,7 +367,7 @@ static enum nts_verdict open_cookie(struct tock_worker_ctx *w, const struct nts_
 {
 	const uint8_t *ck = s->cookie.body;
 	size_t ck_len = s->cookie.len - 4u;
-	const struct keymap_slot *slot = w->have_keys ? keymap_find(&w->keys, get_be32(ck)) : NULL;
+	const struct keymap_slot *slot = w->have_keys ? keymap_find(&w->keys, wire_get32(ck)) : NULL;
 	const struct keymap_slot *cur = &w->keys.slots[w->keys.current_slot % KEYMAP_SLOTS];
 
 	/* Without a current key no new cookie could be issued: the client must redo NTS-KE. */
@@ -468,8 +441,8 @@ static int seal_cookies(struct tock_worker_ctx *w, const struct nts_job *job, un
 		if (clen < 0)
 			return clen;
 		flen = pad4(4 + (size_t)clen);
-		put_be16(f, NTP_EF_NTS_COOKIE);
-		put_be16(f + 2, (uint16_t)flen);
+		wire_put16(f, NTP_EF_NTS_COOKIE);
+		wire_put16(f + 2, (uint16_t)flen);
 		memset(f + 4 + clen, 0, flen - 4 - (size_t)clen);
 		pos += flen;
 	}
@@ -499,10 +472,10 @@ static int seal_response(struct tock_worker_ctx *w, const struct nts_job *job, u
 	struct siv_ad ad[2] = { { resp, off }, { a + 8, NTS_SERVER_NONCE_LEN } };
 	size_t used = 8 + NTS_SERVER_NONCE_LEN + ct_len;
 
-	put_be16(a, NTP_EF_NTS_AUTHENTICATOR);
-	put_be16(a + 2, (uint16_t)(resp_len - off));
-	put_be16(a + 4, NTS_SERVER_NONCE_LEN);
-	put_be16(a + 6, (uint16_t)ct_len);
+	wire_put16(a, NTP_EF_NTS_AUTHENTICATOR);
+	wire_put16(a + 2, (uint16_t)(resp_len - off));
+	wire_put16(a + 4, NTS_SERVER_NONCE_LEN);
+	wire_put16(a + 6, (uint16_t)ct_len);
 	memcpy(a + 8, nonce, NTS_SERVER_NONCE_LEN);
 	memset(a + used, 0, resp_len - off - used); /* ciphertext and additional padding */
 	/* The transmit timestamp is covered by the tag: take it right before sealing. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "hex.h"
 #include "ke_client.h"
 #include "tockctl.h"
 
@@ -45,12 +46,6 @@ static const char *aead_name(int aead)
 	default:
 		return "unknown";
 	}
-}
-
-static void print_hex(FILE *f, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%02x", p[i]);
 }
 
 /* "15,17" → list. Count, or -EINVAL. */
@@ -136,13 +131,13 @@ static void print_text(const struct ke_client_result *r)
 	if (rec->warning >= 0)
 		printf("warning:       %d\n", rec->warning);
 	printf("c2s:           ");
-	print_hex(stdout, r->c2s, r->key_len);
+	hex_fprint(stdout, r->c2s, r->key_len, 0);
 	printf("\ns2c:           ");
-	print_hex(stdout, r->s2c, r->key_len);
+	hex_fprint(stdout, r->s2c, r->key_len, 0);
 	printf("\ncookies:       %d (%d received)\n", rec->n_cookies, rec->n_cookies_seen);
 	for (int i = 0; i < rec->n_cookies; i++) {
 		printf("  %d (%zu bytes): ", i + 1, rec->cookie_len[i]);
-		print_hex(stdout, rec->cookies[i], rec->cookie_len[i]);
+		hex_fprint(stdout, rec->cookies[i], rec->cookie_len[i], 0);
 		putchar('\n');
 	}
 }
@@ -181,13 +176,13 @@ static void print_json(const struct ke_args *a, const struct ke_client_result *r
 	printf(", \"next_protocol\": %d, \"aead\": %d, \"ntp_server\": ", rec->protocol, r->aead);
 	print_json_string(rec->server);
 	printf(", \"ntp_port\": %d, \"warning\": %d, \"c2s\": \"", rec->port, rec->warning);
-	print_hex(stdout, r->c2s, r->key_len);
+	hex_fprint(stdout, r->c2s, r->key_len, 0);
 	printf("\", \"s2c\": \"");
-	print_hex(stdout, r->s2c, r->key_len);
+	hex_fprint(stdout, r->s2c, r->key_len, 0);
 	printf("\", \"cookies\": [");
 	for (int i = 0; i < rec->n_cookies; i++) {
 		printf("%s\"", i ? ", " : "");
-		print_hex(stdout, rec->cookies[i], rec->cookie_len[i]);
+		hex_fprint(stdout, rec->cookies[i], rec->cookie_len[i], 0);
 		putchar('"');
 	}
 	printf("]}\n");
@@ -209,9 +204,9 @@ int cmd_ke(int argc, char **argv)
 	else if (err)
 		fprintf(stderr, "tockctl ke: %s\n", r.errmsg);
 	else if (a.format == KE_OUT_NTPPERF) {
-		print_hex(stdout, r.c2s, r.key_len);
+		hex_fprint(stdout, r.c2s, r.key_len, 0);
 		putchar(',');
-		print_hex(stdout, r.rec.cookies[0], r.rec.cookie_len[0]);
+		hex_fprint(stdout, r.rec.cookies[0], r.rec.cookie_len[0], 0);
 		putchar('\n');
 	} else {
 		print_text(&r);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "candm.h"
+#include "wire.h"
 
 #define FLOAT_EXP_BITS  7
 #define FLOAT_COEF_BITS 25
@@ -23,30 +24,27 @@
 
 void candm_put16(uint8_t *p, uint16_t v)
 {
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
+	wire_put16(p, v);
 }
 
 void candm_put32(uint8_t *p, uint32_t v)
 {
-	candm_put16(p, (uint16_t)(v >> 16));
-	candm_put16(p + 2, (uint16_t)v);
+	wire_put32(p, v);
 }
 
 void candm_put64(uint8_t *p, uint64_t v)
 {
-	candm_put32(p, (uint32_t)(v >> 32));
-	candm_put32(p + 4, (uint32_t)v);
+	wire_put64(p, v);
 }
 
 uint16_t candm_get16(const uint8_t *p)
 {
-	return (uint16_t)(p[0] << 8 | p[1]);
+	return wire_get16(p);
 }
 
 uint32_t candm_get32(const uint8_t *p)
 {
-	return (uint32_t)candm_get16(p) << 16 | candm_get16(p + 2);
+	return wire_get32(p);
 }
 
 /* Rounds half away from zero for |x| < 2^62 (no libm: the Makefile links none). */
@@ -166,16 +164,21 @@ void candm_get_tracking(const uint8_t *p, struct candm_tracking *t)
 		*dst[i] = candm_float_decode(candm_get32(p + TRK_FLOATS + 4 * i));
 }
 
-size_t candm_tracking_request(uint8_t *buf, size_t cap, uint32_t sequence)
+size_t candm_request(uint8_t *buf, size_t cap, uint16_t command, uint32_t sequence, size_t len)
 {
-	if (cap < CANDM_TRACKING_LEN)
+	if (len > cap || len < 12)
 		return 0;
-	memset(buf, 0, CANDM_TRACKING_LEN);
+	memset(buf, 0, len);
 	buf[0] = CANDM_VERSION;
 	buf[1] = CANDM_PKT_REQUEST;
-	candm_put16(buf + 4, CANDM_REQ_TRACKING);
+	candm_put16(buf + 4, command);
 	candm_put32(buf + 8, sequence);
-	return CANDM_TRACKING_LEN;
+	return len;
+}
+
+size_t candm_tracking_request(uint8_t *buf, size_t cap, uint32_t sequence)
+{
+	return candm_request(buf, cap, CANDM_REQ_TRACKING, sequence, CANDM_TRACKING_LEN);
 }
 
 int candm_parse_tracking_reply(const uint8_t *p, size_t len, uint32_t sequence,

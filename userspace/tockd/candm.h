@@ -84,6 +84,13 @@ void candm_put_reply_header(uint8_t *p, const struct candm_request *rq, uint16_t
 void candm_put_tracking(uint8_t *p, const struct candm_tracking *t);
 void candm_get_tracking(const uint8_t *p, struct candm_tracking *t);
 
+/*
+ * A request for `command` with `sequence`, zero padded to len bytes (the length of the reply
+ * it asks for, as clients pad). Returns len, or 0 when len exceeds cap or is too short for the
+ * command and sequence fields (12 bytes; shorter than a header is allowed, for tests).
+ */
+size_t candm_request(uint8_t *buf, size_t cap, uint16_t command, uint32_t sequence, size_t len);
+
 /* A REQ_TRACKING request (CANDM_TRACKING_LEN bytes, zero padded) as a client sends it. */
 size_t candm_tracking_request(uint8_t *buf, size_t cap, uint32_t sequence);
 
