@@ -100,7 +100,8 @@ enum transport_ts_mode { TS_MODE_NONE = 0, TS_MODE_TIMESTAMPNS, TS_MODE_TIMESTAM
 /*
  * Asks the kernel for receive timestamps (SO_TIMESTAMPING with software and hardware RX
  * flags, else SO_TIMESTAMPNS) and for the destination address (IP_PKTINFO /
- * IPV6_RECVPKTINFO). Returns the timestamp mode obtained, or -errno if pktinfo failed.
+ * IPV6_RECVPKTINFO), and on IPv4 sends with DF set and IP ID 0 (IP_PMTUDISC_PROBE, best
+ * effort). Returns the timestamp mode obtained, or -errno if pktinfo failed.
  */
 int transport_sockopts(int fd, int family);
 

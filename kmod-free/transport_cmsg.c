@@ -15,6 +15,20 @@
 #include "hwts_phc.h"
 #include "transport.h"
 
+/*
+ * IPv4 answers go out with DF set and IP ID 0 (RFC 6864: an atomic datagram needs no ID).
+ * Under the default (IP_PMTUDISC_WANT) the kernel draws a fresh ID for every datagram from
+ * a shared hashed counter, a measurable part of each send. PROBE ignores the learnt path MTU
+ * rather than failing with EMSGSIZE, and an answer is never longer than the request that
+ * came in, so it fits. Best effort: an answer with an ID is just as good.
+ */
+static void set_df_probe(int fd)
+{
+	int v = IP_PMTUDISC_PROBE;
+
+	(void)setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &v, sizeof(v));
+}
+
 int transport_sockopts(int fd, int family)
 {
 	int on = 1, mode = TS_MODE_NONE;
@@ -30,6 +44,8 @@ int transport_sockopts(int fd, int family)
 			return -errno;
 	} else if (setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof(on)) < 0) {
 		return -errno;
+	} else {
+		set_df_probe(fd);
 	}
 	return mode;
 }
