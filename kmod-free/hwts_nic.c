@@ -83,7 +83,7 @@ static int phc_index_netlink(const char *ifname)
 		goto out;
 	msg = nlmsg_alloc();
 	if (!msg || !genlmsg_put(msg, NL_AUTO_PORT, NL_AUTO_SEQ, family, 0, 0,
-				 ETHTOOL_MSG_TSINFO_GET, ETHTOOL_GENL_VERSION))
+	                         ETHTOOL_MSG_TSINFO_GET, ETHTOOL_GENL_VERSION))
 		goto out;
 	hdr = nla_nest_start(msg, ETHTOOL_A_TSINFO_HEADER);
 	if (!hdr || nla_put_string(msg, ETHTOOL_A_HEADER_DEV_NAME, ifname) < 0)
@@ -129,7 +129,7 @@ static int sample_clock(struct hwts_clock *c)
 		return -errno;
 	for (unsigned i = 0; i < req.n_samples && i < HWTS_SAMPLES_PER_READ; i++)
 		s[i] = (struct hwts_sample){ptp_ns(&req.ts[i][0]), ptp_ns(&req.ts[i][1]),
-					    ptp_ns(&req.ts[i][2])};
+		                            ptp_ns(&req.ts[i][2])};
 	e = c->est; /* only this thread writes, so reading without the seqlock is fine */
 	err = hwts_phc_update(&e, s, (int)req.n_samples);
 	if (!err)

@@ -15,23 +15,23 @@
 
 #include "seqlock.h"
 
-#define HWTS_MAX_SAMPLES 25   /* PTP_MAX_SAMPLES */
-#define HWTS_MAX_IFACES  8
+#define HWTS_MAX_SAMPLES        25 /* PTP_MAX_SAMPLES */
+#define HWTS_MAX_IFACES         8
 #define HWTS_MAX_EXTRAPOLATE_NS (16LL * 1000000000) /* refuse stamps far from the last sample */
 
 /* One PTP_SYS_OFFSET_EXTENDED reading, all in nanoseconds. */
 struct hwts_sample {
 	int64_t sys_before; /* CLOCK_REALTIME just before the PHC read */
 	int64_t phc;
-	int64_t sys_after;  /* CLOCK_REALTIME just after */
+	int64_t sys_after; /* CLOCK_REALTIME just after */
 };
 
 /* The estimate: realtime = phc + offset + drift * (phc - ref_phc). */
 struct hwts_phc_est {
-	int64_t ref_phc;     /* PHC time of the latest accepted sample */
-	int64_t ref_offset;  /* realtime - phc at ref_phc, ns */
-	double drift;        /* d(offset)/d(phc), dimensionless (1e-6 = 1 ppm) */
-	int64_t delay;       /* sys_after - sys_before of the sample used (uncertainty) */
+	int64_t ref_phc;    /* PHC time of the latest accepted sample */
+	int64_t ref_offset; /* realtime - phc at ref_phc, ns */
+	double drift;       /* d(offset)/d(phc), dimensionless (1e-6 = 1 ppm) */
+	int64_t delay;      /* sys_after - sys_before of the sample used (uncertainty) */
 	uint32_t n_updates;
 	int valid;
 };

@@ -76,8 +76,8 @@ static void take_entry(struct transport *t, int s, int i, struct transport_pkt *
  * them to pkts[*n_pkts...]; a truncated request is counted and left out (the packets keep
  * pointing into their own entries). Returns the entries used, or -errno.
  */
-static int recv_sock(struct transport *t, int s, struct transport_pkt *pkts, int *n_pkts,
-		     int first, int max)
+static int recv_sock(struct transport *t, int s, struct transport_pkt *pkts, int *n_pkts, int first,
+                     int max)
 {
 	struct mmsg_priv *m = t->priv;
 	int n;
@@ -86,10 +86,12 @@ static int recv_sock(struct transport *t, int s, struct transport_pkt *pkts, int
 		struct mmsg_entry *e = &m->e[i];
 
 		e->iov = (struct iovec){e->req, sizeof(e->req)};
-		m->hdr[i].msg_hdr = (struct msghdr){.msg_name = &e->name, .msg_namelen = sizeof(e->name),
-						    .msg_iov = &e->iov, .msg_iovlen = 1,
-						    .msg_control = e->cmsg.buf,
-						    .msg_controllen = m->cmsg_space};
+		m->hdr[i].msg_hdr = (struct msghdr){.msg_name = &e->name,
+		                                    .msg_namelen = sizeof(e->name),
+		                                    .msg_iov = &e->iov,
+		                                    .msg_iovlen = 1,
+		                                    .msg_control = e->cmsg.buf,
+		                                    .msg_controllen = m->cmsg_space};
 	}
 	n = recvmmsg(t->cfg.fds[s], &m->hdr[first], (unsigned)max, MSG_DONTWAIT, NULL);
 	if (n < 0)
@@ -142,8 +144,10 @@ static void send_sock(struct transport *t, int s, struct transport_pkt *pkts, in
 			continue;
 		memcpy(&e->name, &pkts[i].meta.peer, sizeof(e->name));
 		e->iov = (struct iovec){pkts[i].resp, pkts[i].resp_len};
-		*h = (struct msghdr){.msg_name = &e->name, .msg_namelen = pkts[i].peer_len,
-				     .msg_iov = &e->iov, .msg_iovlen = 1};
+		*h = (struct msghdr){.msg_name = &e->name,
+		                     .msg_namelen = pkts[i].peer_len,
+		                     .msg_iov = &e->iov,
+		                     .msg_iovlen = 1};
 		transport_reply_cmsgs(h, &pkts[i].local, e->cmsg.buf);
 		k++;
 	}
@@ -166,9 +170,9 @@ static int mmsg_send(struct transport *t, struct transport_pkt *pkts, int n)
 }
 
 const struct transport_ops mmsg_transport_ops = {
-	.name = "recvmmsg",
-	.init = mmsg_init,
-	.recv = mmsg_recv,
-	.send = mmsg_send,
-	.deinit = mmsg_deinit,
+    .name = "recvmmsg",
+    .init = mmsg_init,
+    .recv = mmsg_recv,
+    .send = mmsg_send,
+    .deinit = mmsg_deinit,
 };

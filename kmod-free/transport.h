@@ -20,9 +20,9 @@
 #include "serve.h"
 #include "stats.h"
 
-#define TRANSPORT_BATCH    64   /* packets per recv/send batch */
-#define TRANSPORT_PKT_MAX  2048 /* largest request accepted (NTS with 8 placeholders fits) */
-#define TRANSPORT_MAX_SOCKS 32  /* sockets per worker (one per listen address) */
+#define TRANSPORT_BATCH      64   /* packets per recv/send batch */
+#define TRANSPORT_PKT_MAX    2048 /* largest request accepted (NTS with 8 placeholders fits) */
+#define TRANSPORT_MAX_SOCKS  32   /* sockets per worker (one per listen address) */
 #define TRANSPORT_CMSG_SPACE 256
 
 struct hwts_set;
@@ -41,22 +41,23 @@ struct transport_local {
 struct transport_pkt {
 	const uint8_t *req;
 	size_t req_len;
-	struct tock_rx_meta meta;      /* rx time and source, peer address */
+	struct tock_rx_meta meta; /* rx time and source, peer address */
 	socklen_t peer_len;
 	struct transport_local local;
-	int sock;                      /* index of the socket it came in on */
-	uint8_t *resp;                 /* buffer of TRANSPORT_PKT_MAX bytes owned by the transport */
-	size_t resp_len;               /* 0: send nothing */
-	uint32_t priv;                 /* transport's own handle (buffer id, slot) */
+	int sock;        /* index of the socket it came in on */
+	uint8_t *resp;   /* buffer of TRANSPORT_PKT_MAX bytes owned by the transport */
+	size_t resp_len; /* 0: send nothing */
+	uint32_t priv;   /* transport's own handle (buffer id, slot) */
 };
 
 /* What a worker hands its transport. The sockets are opened and configured by the caller. */
 struct transport_cfg {
 	const int *fds;
 	int n_fds;
-	struct tock_worker_stats *stats; /* the worker's counters (RX_TRUNCATED, RX_NOBUFS, TX_ERRORS) */
-	const struct hwts_set *hw;       /* NIC clocks for hardware stamps, or NULL */
-	unsigned ring_entries;           /* io_uring: SQ size (power of two, >= 2 batches) */
+	struct tock_worker_stats
+	    *stats;                /* the worker's counters (RX_TRUNCATED, RX_NOBUFS, TX_ERRORS) */
+	const struct hwts_set *hw; /* NIC clocks for hardware stamps, or NULL */
+	unsigned ring_entries;     /* io_uring: SQ size (power of two, >= 2 batches) */
 	/* 0 keeps the defaults; tests set them to force the edge cases (ENOBUFS, MSG_CTRUNC) */
 	unsigned buf_entries; /* io_uring: provided buffers (power of two), 0: ring_entries */
 	unsigned cmsg_space;  /* control bytes per datagram (<= TRANSPORT_CMSG_SPACE), 0: all */
@@ -87,7 +88,7 @@ extern const struct transport_ops mmsg_transport_ops;
 
 /* Sets up t with ops and cfg and calls init. 0 or -errno. */
 int transport_open(struct transport *t, const struct transport_ops *ops,
-		   const struct transport_cfg *cfg);
+                   const struct transport_cfg *cfg);
 
 /* Calls deinit (safe on a transport whose open failed). */
 void transport_close(struct transport *t);
@@ -111,7 +112,7 @@ int transport_sockopts(int fd, int family);
  * received message's control data.
  */
 void transport_parse_cmsgs(struct msghdr *msg, const struct hwts_set *hw,
-			   struct transport_pkt *pkt);
+                           struct transport_pkt *pkt);
 
 /*
  * Writes the reply's control data (pktinfo, so the answer leaves from the address the request

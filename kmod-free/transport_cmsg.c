@@ -33,7 +33,7 @@ int transport_sockopts(int fd, int family)
 {
 	int on = 1, mode = TS_MODE_NONE;
 	int flags = SOF_TIMESTAMPING_RX_SOFTWARE | SOF_TIMESTAMPING_SOFTWARE |
-		    SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE;
+	            SOF_TIMESTAMPING_RX_HARDWARE | SOF_TIMESTAMPING_RAW_HARDWARE;
 
 	if (setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPING, &flags, sizeof(flags)) == 0)
 		mode = TS_MODE_TIMESTAMPING;
@@ -57,13 +57,13 @@ static int ts_nonzero(const struct timespec *ts)
 
 /* SCM_TIMESTAMPING: ts[0] software, ts[2] raw hardware (PHC time, needs converting). */
 static void take_timestamping(const struct scm_timestamping *t, const struct hwts_set *hw,
-			      struct transport_pkt *pkt)
+                              struct transport_pkt *pkt)
 {
 	int64_t rt;
 
 	if (ts_nonzero(&t->ts[2]) &&
 	    hwts_set_convert(hw, pkt->local.ifindex,
-			     t->ts[2].tv_sec * 1000000000LL + t->ts[2].tv_nsec, &rt) == 0) {
+	                     t->ts[2].tv_sec * 1000000000LL + t->ts[2].tv_nsec, &rt) == 0) {
 		pkt->meta.rx_time.tv_sec = rt / 1000000000LL;
 		pkt->meta.rx_time.tv_nsec = rt % 1000000000LL;
 		pkt->meta.rx_source = TS_SRC_HARDWARE;
@@ -84,7 +84,7 @@ static void take_pktinfo(const struct cmsghdr *c, struct transport_local *l)
 		l->ifindex = pi.ipi_ifindex;
 		l->addr.v4 = pi.ipi_addr;
 	} else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO &&
-		   c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
+	           c->cmsg_len >= CMSG_LEN(sizeof(struct in6_pktinfo))) {
 		struct in6_pktinfo pi;
 
 		memcpy(&pi, CMSG_DATA(c), sizeof(pi));
@@ -94,8 +94,7 @@ static void take_pktinfo(const struct cmsghdr *c, struct transport_local *l)
 	}
 }
 
-void transport_parse_cmsgs(struct msghdr *msg, const struct hwts_set *hw,
-			   struct transport_pkt *pkt)
+void transport_parse_cmsgs(struct msghdr *msg, const struct hwts_set *hw, struct transport_pkt *pkt)
 {
 	const uint8_t *end = (const uint8_t *)msg->msg_control + msg->msg_controllen;
 	const struct cmsghdr *ts = NULL;
@@ -119,7 +118,7 @@ void transport_parse_cmsgs(struct msghdr *msg, const struct hwts_set *hw,
 		memcpy(&t, CMSG_DATA(ts), sizeof(t));
 		take_timestamping(&t, hw, pkt);
 	} else if (ts && ts->cmsg_type == SCM_TIMESTAMPNS &&
-		   ts->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
+	           ts->cmsg_len >= CMSG_LEN(sizeof(struct timespec))) {
 		/* type checked: on MSG_CTRUNC the kernel cuts an SCM_TIMESTAMPING down to what
 		 * fits, and the cut one must not pass for an SCM_TIMESTAMPNS */
 		memcpy(&pkt->meta.rx_time, CMSG_DATA(ts), sizeof(struct timespec));
@@ -152,7 +151,7 @@ void transport_reply_cmsgs(struct msghdr *msg, const struct transport_local *loc
 	} else {
 		/* the ifindex matters for link-local addresses */
 		struct in6_pktinfo pi = {.ipi6_addr = local->addr.v6,
-					 .ipi6_ifindex = (unsigned)local->ifindex};
+		                         .ipi6_ifindex = (unsigned)local->ifindex};
 
 		c->cmsg_level = IPPROTO_IPV6;
 		c->cmsg_type = IPV6_PKTINFO;
@@ -163,7 +162,7 @@ void transport_reply_cmsgs(struct msghdr *msg, const struct transport_local *loc
 }
 
 int transport_open(struct transport *t, const struct transport_ops *ops,
-		   const struct transport_cfg *cfg)
+                   const struct transport_cfg *cfg)
 {
 	int err;
 

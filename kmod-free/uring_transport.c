@@ -16,10 +16,10 @@
 
 #include "transport.h"
 
-#define URING_BGID       0
-#define URING_NAME_LEN   ((socklen_t)sizeof(struct sockaddr_storage))
-#define URING_KIND_RECV  1ULL
-#define URING_KIND_SEND  2ULL
+#define URING_BGID          0
+#define URING_NAME_LEN      ((socklen_t)sizeof(struct sockaddr_storage))
+#define URING_KIND_RECV     1ULL
+#define URING_KIND_SEND     2ULL
 #define URING_UD(kind, idx) (((kind) << 32) | (uint32_t)(idx))
 
 /* A response in flight: everything sendmsg reads must live until its completion. */
@@ -78,7 +78,7 @@ static void arm_recv(struct transport *t, int s)
 static void give_buffer(struct uring_priv *u, unsigned bid, int offset)
 {
 	io_uring_buf_ring_add(u->br, u->bufs + (size_t)bid * u->buf_stride, u->buf_len, bid,
-			      io_uring_buf_ring_mask(u->n_bufs), offset);
+	                      io_uring_buf_ring_mask(u->n_bufs), offset);
 }
 
 static int setup_buffers(struct uring_priv *u)
@@ -87,8 +87,7 @@ static int setup_buffers(struct uring_priv *u)
 	int err;
 
 	u->br_bytes = u->n_bufs * sizeof(struct io_uring_buf);
-	u->br = mmap(NULL, u->br_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1,
-		     0);
+	u->br = mmap(NULL, u->br_bytes, PROT_READ | PROT_WRITE, MAP_ANONYMOUS | MAP_PRIVATE, -1, 0);
 	if (u->br == MAP_FAILED) {
 		u->br = NULL;
 		return -errno;
@@ -164,8 +163,8 @@ static int pick_sizes(struct uring_priv *u, const struct transport_cfg *cfg, uns
 	    !is_pow2(cfg->ring_entries) || !is_pow2(u->n_bufs) || u->n_bufs > 32768 ||
 	    *ctl > TRANSPORT_CMSG_SPACE)
 		return -EINVAL;
-	u->buf_len = sizeof(struct io_uring_recvmsg_out) + URING_NAME_LEN + *ctl +
-		     TRANSPORT_PKT_MAX;
+	u->buf_len =
+	    sizeof(struct io_uring_recvmsg_out) + URING_NAME_LEN + *ctl + TRANSPORT_PKT_MAX;
 	u->buf_stride = (u->buf_len + 63) & ~63u; /* aligned_alloc wants a multiple of 64 */
 	return 0;
 }
@@ -223,12 +222,13 @@ static void slot_put(struct uring_priv *u, int i)
 
 /* Turns one receive completion into a packet; 0 if it gave none (error, truncation). */
 static int take_recv(struct transport *t, struct io_uring_cqe *cqe, int s, int slot,
-		     struct transport_pkt *pkt)
+                     struct transport_pkt *pkt)
 {
 	struct uring_priv *u = t->priv;
 	unsigned bid = cqe->flags >> IORING_CQE_BUFFER_SHIFT;
 	uint8_t *buf = u->bufs + (size_t)bid * u->buf_stride;
-	struct io_uring_recvmsg_out *out = io_uring_recvmsg_validate(buf, cqe->res, &u->recv_msg[s]);
+	struct io_uring_recvmsg_out *out =
+	    io_uring_recvmsg_validate(buf, cqe->res, &u->recv_msg[s]);
 	struct msghdr m = {0};
 
 	if (!out || (out->flags & MSG_TRUNC)) {
@@ -312,7 +312,8 @@ static int uring_recv(struct transport *t, struct transport_pkt *pkts, int max, 
 	err = io_uring_submit_and_wait_timeout(&u->ring, &cqe, 1, &ts, NULL);
 	if (err < 0 && err != -ETIME && err != -EINTR)
 		return err;
-	io_uring_for_each_cqe(&u->ring, head, cqe) {
+	io_uring_for_each_cqe(&u->ring, head, cqe)
+	{
 		if (n >= max)
 			break;
 		n += handle_cqe(t, cqe, &pkts[n]);
@@ -336,8 +337,10 @@ static void queue_send(struct transport *t, struct transport_pkt *pkt, int slot)
 	}
 	memcpy(&sl->peer, &pkt->meta.peer, pkt->peer_len);
 	sl->iov = (struct iovec){sl->data, pkt->resp_len};
-	sl->msg = (struct msghdr){.msg_name = &sl->peer, .msg_namelen = pkt->peer_len,
-				  .msg_iov = &sl->iov, .msg_iovlen = 1};
+	sl->msg = (struct msghdr){.msg_name = &sl->peer,
+	                          .msg_namelen = pkt->peer_len,
+	                          .msg_iov = &sl->iov,
+	                          .msg_iovlen = 1};
 	transport_reply_cmsgs(&sl->msg, &pkt->local, sl->cmsg.buf);
 	io_uring_prep_sendmsg(sqe, t->cfg.fds[pkt->sock], &sl->msg, 0);
 	io_uring_sqe_set_data64(sqe, URING_UD(URING_KIND_SEND, slot));
@@ -364,9 +367,9 @@ static int uring_send(struct transport *t, struct transport_pkt *pkts, int n)
 }
 
 const struct transport_ops uring_transport_ops = {
-	.name = "io_uring",
-	.init = uring_init,
-	.recv = uring_recv,
-	.send = uring_send,
-	.deinit = uring_deinit,
+    .name = "io_uring",
+    .init = uring_init,
+    .recv = uring_recv,
+    .send = uring_send,
+    .deinit = uring_deinit,
 };

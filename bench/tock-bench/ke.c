@@ -109,28 +109,28 @@ static void *ke_thread_main(void *p)
 static void ke_usage(void)
 {
 	static const char text[] =
-		"usage: tock-bench ke HOST[:PORT] [options]\n"
-		"  -c N                     parallel clients (8)\n"
-		"  -n N                     sessions at most (1000)\n"
-		"  -t S                     seconds at most (10)\n"
-		"  --ca FILE | --insecure   trust anchors / skip certificate verification\n"
-		"  --name NAME              TLS name to expect (the host)\n"
-		"  --aead ID                offer only this AEAD (15, 17)\n"
-		"  --server-pid PID[,PID...]  report the server's CPU time per session\n"
-		"  --csv                    CSV instead of the table\n";
+	    "usage: tock-bench ke HOST[:PORT] [options]\n"
+	    "  -c N                     parallel clients (8)\n"
+	    "  -n N                     sessions at most (1000)\n"
+	    "  -t S                     seconds at most (10)\n"
+	    "  --ca FILE | --insecure   trust anchors / skip certificate verification\n"
+	    "  --name NAME              TLS name to expect (the host)\n"
+	    "  --aead ID                offer only this AEAD (15, 17)\n"
+	    "  --server-pid PID[,PID...]  report the server's CPU time per session\n"
+	    "  --csv                    CSV instead of the table\n";
 
 	fputs(text, stderr);
 }
 
 static const struct option ke_opts[] = {
-	{"ca", required_argument, NULL, 'C'},
-	{"name", required_argument, NULL, 'N'},
-	{"insecure", no_argument, NULL, 'I'},
-	{"aead", required_argument, NULL, 'A'},
-	{"server-pid", required_argument, NULL, 'P'},
-	{"csv", no_argument, NULL, 'V'},
-	{"help", no_argument, NULL, 'h'},
-	{NULL, 0, NULL, 0},
+    {"ca", required_argument, NULL, 'C'},
+    {"name", required_argument, NULL, 'N'},
+    {"insecure", no_argument, NULL, 'I'},
+    {"aead", required_argument, NULL, 'A'},
+    {"server-pid", required_argument, NULL, 'P'},
+    {"csv", no_argument, NULL, 'V'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
 };
 
 static int ke_parse_opt(struct ke_bench *b, int o, const char *v)
@@ -218,8 +218,9 @@ static void ke_report(const struct ke_bench *b, const struct ke_tally *t, double
 
 	for (int k = 0; k < F_KINDS; k++)
 		failed += t->fail[k];
-	printf("# tock-bench ke %s%s%s:%u: concurrency %d, %.1f s\n", strchr(b->host, ':') ? "[" : "",
-	       b->host, strchr(b->host, ':') ? "]" : "", b->port, b->concurrency, secs);
+	printf("# tock-bench ke %s%s%s:%u: concurrency %d, %.1f s\n",
+	       strchr(b->host, ':') ? "[" : "", b->host, strchr(b->host, ':') ? "]" : "", b->port,
+	       b->concurrency, secs);
 	if (b->csv) {
 		printf("mode,concurrency,seconds,ok,failed,handshakes_per_s,p50_ms,p99_ms,max_ms,"
 		       "server_us_per_session,client_us_per_session,cookies_per_session\n");

@@ -220,32 +220,32 @@ struct load_opt {
 	}
 
 static const struct load_opt load_opts[] = {
-	O_FN("rate", opt_rate),
-	O_DOUBLE("duration", step_s),
-	O_FN("start", opt_start),
-	O_DOUBLE("mult", mult),
-	O_DOUBLE("step-seconds", step_s),
-	O_INT("steps", steps),
-	O_DOUBLE("stop-loss", stop_loss),
-	O_INT("clients", clients),
-	O_INT("sockets", sockets),
-	O_FN("src-prefix", opt_prefix),
-	O_INT("src-count", src_count),
-	O_INT("threads", threads),
-	O_FN("ke", opt_ke),
-	O_STR("ca", ca),
-	O_STR("name", name),
-	O_FLAG("insecure", insecure),
-	O_INT("ke-sessions", ke_sessions),
-	O_INT("aead", aead),
-	O_INT("placeholders", placeholders),
-	O_DOUBLE("drain", drain_s),
-	O_FN("tick-us", opt_tick),
-	O_INT("ring", ring),
-	O_INT("version", version),
-	O_FN("server-pid", opt_pids),
-	O_FLAG("self-test", self_test),
-	O_FLAG("csv", csv),
+    O_FN("rate", opt_rate),
+    O_DOUBLE("duration", step_s),
+    O_FN("start", opt_start),
+    O_DOUBLE("mult", mult),
+    O_DOUBLE("step-seconds", step_s),
+    O_INT("steps", steps),
+    O_DOUBLE("stop-loss", stop_loss),
+    O_INT("clients", clients),
+    O_INT("sockets", sockets),
+    O_FN("src-prefix", opt_prefix),
+    O_INT("src-count", src_count),
+    O_INT("threads", threads),
+    O_FN("ke", opt_ke),
+    O_STR("ca", ca),
+    O_STR("name", name),
+    O_FLAG("insecure", insecure),
+    O_INT("ke-sessions", ke_sessions),
+    O_INT("aead", aead),
+    O_INT("placeholders", placeholders),
+    O_DOUBLE("drain", drain_s),
+    O_FN("tick-us", opt_tick),
+    O_INT("ring", ring),
+    O_INT("version", version),
+    O_FN("server-pid", opt_pids),
+    O_FLAG("self-test", self_test),
+    O_FLAG("csv", csv),
 };
 #define N_OPTS ((int)(sizeof(load_opts) / sizeof(load_opts[0])))
 
@@ -545,7 +545,8 @@ static int run_steps(struct runner *run, struct load_result *res)
 		run_step(run, n - 1, r);
 		report_step(cfg, r);
 		if (cfg->stop_loss > 0 && r->c.sent > r->c.answered &&
-		    100.0 * (double)(r->c.sent - r->c.answered) / (double)r->c.sent > cfg->stop_loss)
+		    100.0 * (double)(r->c.sent - r->c.answered) / (double)r->c.sent >
+		        cfg->stop_loss)
 			break;
 	}
 	report_summary(cfg, res, n);

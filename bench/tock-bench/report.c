@@ -60,10 +60,11 @@ void report_step(const struct load_cfg *cfg, const struct load_result *r)
 		    c->send_err, p50, p99, mx, srv, gen, r->machine_busy * 100,
 		    c->answered / r->seconds);
 	} else {
-		printf("%4d %9.0f %9lu %9lu %8lu %6.2f %7lu %6lu %6lu %8.1f %8.1f %8.1f %8.2f %8.2f "
-		       "%5.1f\n",
-		       r->step, r->offered, c->sent, c->answered, c->lost, loss(c) * 100, c->invalid,
-		       c->nak, c->kod, p50, p99, mx, srv, gen, r->machine_busy * 100);
+		printf(
+		    "%4d %9.0f %9lu %9lu %8lu %6.2f %7lu %6lu %6lu %8.1f %8.1f %8.1f %8.2f %8.2f "
+		    "%5.1f\n",
+		    r->step, r->offered, c->sent, c->answered, c->lost, loss(c) * 100, c->invalid,
+		    c->nak, c->kod, p50, p99, mx, srv, gen, r->machine_busy * 100);
 	}
 	fflush(stdout);
 }

@@ -13,7 +13,7 @@
 static void walk(const uint8_t *data, size_t size, size_t start)
 {
 	static uint8_t out[1 << 17];
-	struct ntp_ef_iter it = { .pkt = data, .len = size, .pos = start };
+	struct ntp_ef_iter it = {.pkt = data, .len = size, .pos = start};
 	struct ntp_ef ef;
 	size_t steps = 0, pos = 0;
 

@@ -23,8 +23,8 @@ static void fixed_now(struct timespec *ts)
 static struct tock_worker_ctx *worker(void)
 {
 	static struct tock_worker_ctx *w;
-	struct tock_serve_opts opts = { .now = fixed_now };
-	struct tock_clock_status st = { .stratum = 1, .precision = -20, .refid = 0x47505300 };
+	struct tock_serve_opts opts = {.now = fixed_now};
+	struct tock_clock_status st = {.stratum = 1, .precision = -20, .refid = 0x47505300};
 	struct keymap_snapshot snap;
 
 	if (w)
@@ -40,7 +40,7 @@ static struct tock_worker_ctx *worker(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static uint8_t resp[65536 + 64];
-	struct tock_rx_meta rx = { .rx_time = { .tv_sec = 1700000000, .tv_nsec = 1 } };
+	struct tock_rx_meta rx = {.rx_time = {.tv_sec = 1700000000, .tv_nsec = 1}};
 	size_t n;
 
 	if (size > 65536)

@@ -42,7 +42,7 @@ static void ef(uint8_t *p, unsigned type, unsigned len)
 
 static void gen_ef(void)
 {
-	uint8_t p[256] = { 0x23 };
+	uint8_t p[256] = {0x23};
 
 	save("ef", "header_only", p, 48);
 	ef(p + 48, 0x0104, 36);
@@ -73,7 +73,7 @@ static void client(struct client *c, int aead, unsigned epoch)
 	struct keymap_snapshot snap;
 	const struct keymap_slot *s;
 	struct siv *m = siv_new(15);
-	uint8_t nonce[16] = { 1, 2, 3 };
+	uint8_t nonce[16] = {1, 2, 3};
 
 	fuzz_serve_keymap(&snap);
 	s = &snap.slots[epoch & 3];
@@ -82,7 +82,8 @@ static void client(struct client *c, int aead, unsigned epoch)
 	memset(c->k.c2s, 0x11, sizeof(c->k.c2s));
 	memset(c->k.s2c, 0x22, sizeof(c->k.s2c));
 	c->c2s = siv_new(aead);
-	if (!m || !c->c2s || siv_set_key(m, s->key, 32) || siv_set_key(c->c2s, c->k.c2s, c->k.key_len))
+	if (!m || !c->c2s || siv_set_key(m, s->key, 32) ||
+	    siv_set_key(c->c2s, c->k.c2s, c->k.key_len))
 		exit(1);
 	c->cookie_len = (size_t)cookie_seal(m, s->id, nonce, &c->k, c->cookie, sizeof(c->cookie));
 	siv_free(m);
@@ -91,8 +92,11 @@ static void client(struct client *c, int aead, unsigned epoch)
 static size_t request(const struct client *c, unsigned ph, unsigned enc, uint8_t *out)
 {
 	struct nts_client_request r = {
-		.transmit_ts = 0x0102030405060708ULL, .cookie = c->cookie,
-		.cookie_len = c->cookie_len, .placeholders = ph, .enc_placeholders = enc,
+	    .transmit_ts = 0x0102030405060708ULL,
+	    .cookie = c->cookie,
+	    .cookie_len = c->cookie_len,
+	    .placeholders = ph,
+	    .enc_placeholders = enc,
 	};
 	int n;
 
@@ -144,7 +148,7 @@ static void gen_nts(void)
 
 static void gen_plain(void)
 {
-	uint8_t p[128] = { 0 };
+	uint8_t p[128] = {0};
 
 	nts_client_build_plain(0x1122334455667788ULL, 4, p, sizeof(p));
 	save("serve", "plain_v4", p, 48);

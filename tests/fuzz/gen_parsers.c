@@ -55,7 +55,7 @@ static size_t ctl_request(uint8_t *buf, uint16_t command, uint32_t seq, size_t l
 
 static void gen_control(void)
 {
-	uint8_t p[CTL_BUF] = { 0 };
+	uint8_t p[CTL_BUF] = {0};
 
 	save("control", "tracking", p, candm_tracking_request(p, sizeof(p), 42));
 	save("control", "serverstats43", p,
@@ -101,7 +101,7 @@ static void gen_tracking(void)
 	    .root_dispersion = 0.0004,
 	    .update_interval = 64.2,
 	};
-	uint8_t p[512] = { 0 };
+	uint8_t p[512] = {0};
 	size_t n = tracking_reply(p, 0x746f636b, &t); /* fuzz_tracking's fixed sequence */
 
 	save("tracking", "synced", p, n);
@@ -147,7 +147,7 @@ static int seal(int aead, uint8_t *out)
 
 static void gen_cookie(void)
 {
-	uint8_t c[COOKIE_MAX_LEN] = { 0 };
+	uint8_t c[COOKIE_MAX_LEN] = {0};
 	int n;
 
 	n = seal(15, c);

@@ -145,7 +145,8 @@ static int cmd_query(char **argv)
 	r.cookie_len = (size_t)clen;
 	r.placeholders = 1;
 	len = nts_client_build(&r, c2s, req, sizeof(req));
-	n = len < 0 ? len : helper_udp_exchange(argv[1], argv[2], req, (size_t)len, resp, sizeof(resp));
+	n = len < 0 ? len
+	            : helper_udp_exchange(argv[1], argv[2], req, (size_t)len, resp, sizeof(resp));
 	if (n < 0) {
 		fprintf(stderr, "query: no answer: %s\n", strerror((int)-n));
 		goto out;

@@ -48,13 +48,14 @@ static const char *role(const char *path, uint32_t id)
 
 /* The request's keys and cookie from the command line. 0 or -EINVAL. */
 static int query_args(char **argv, struct siv **c2s, struct siv **s2c, uint8_t *cookie,
-		      size_t *cookie_len)
+                      size_t *cookie_len)
 {
 	uint8_t k1[SIV_MAX_KEY_LEN], k2[SIV_MAX_KEY_LEN];
 	size_t l1, l2;
 	int aead = atoi(argv[0]);
 
-	if (helper_unhex(argv[1], k1, sizeof(k1), &l1) || helper_unhex(argv[2], k2, sizeof(k2), &l2) ||
+	if (helper_unhex(argv[1], k1, sizeof(k1), &l1) ||
+	    helper_unhex(argv[2], k2, sizeof(k2), &l2) ||
 	    helper_unhex(argv[3], cookie, COOKIE_MAX_LEN, cookie_len) || l1 != siv_key_len(aead) ||
 	    l2 != l1)
 		return -EINVAL;
@@ -101,7 +102,8 @@ static int cmd_query(char **argv, const char *map)
 	r.cookie_len = clen;
 	printf("before=%s", role(map, id));
 	len = nts_client_build(&r, c2s, req, sizeof(req));
-	n = len < 0 ? len : helper_udp_exchange(argv[0], argv[1], req, (size_t)len, resp, sizeof(resp));
+	n = len < 0 ? len
+	            : helper_udp_exchange(argv[0], argv[1], req, (size_t)len, resp, sizeof(resp));
 	int err = n < 0 ? (int)n : nts_client_parse(&r, s2c, resp, (size_t)n, &out);
 	printf(" result=%s after=%s", err ? "error" : out.nak ? "nak" : "ok", role(map, id));
 	rc = err ? 1 : out.nak ? 2 : 0;
@@ -122,6 +124,6 @@ int main(int argc, char **argv)
 	if ((argc == 8 || argc == 9) && !strcmp(argv[1], "query"))
 		return cmd_query(argv + 2, argc == 9 ? argv[8] : NULL);
 	fprintf(stderr, "usage: nts_query fetch HOST PORT CA NAME | query HOST PORT AEAD C2S S2C "
-			"COOKIE [KEYMAP]\n");
+	                "COOKIE [KEYMAP]\n");
 	return 1;
 }

@@ -25,7 +25,7 @@ static unsigned check_run, check_failed;
 		}                                                                                  \
 	} while (0)
 
-#define CHECK_EQ(a, b) CHECK((a) == (b), "%lld != %lld", (long long)(a), (long long)(b))
+#define CHECK_EQ(a, b)     CHECK((a) == (b), "%lld != %lld", (long long)(a), (long long)(b))
 #define CHECK_MEM(a, b, n) CHECK(memcmp((a), (b), (n)) == 0, "memory differs")
 
 /* Returns the process exit code; call as `return check_done("name");` from main. */

@@ -45,21 +45,21 @@ static void test_directives(void)
 {
 	char buf[64];
 	const char *text = "# a comment\n"
-			   "listen 198.18.0.1\n"
-			   "listen 2001:2::1 1123   ; trailing comment\n"
-			   "ntslisten 127.0.0.1 14460\n"
-			   "ntsservercert /a.crt\nntsserverkey /a.key\n"
-			   "ntsservercert /b.crt\nntsserverkey /b.key\n"
-			   "ntsntpserver time.example.net\nntsntpport 1123\n"
-			   "ntsrotate 3600\nntsaeads 17 15\n"
-			   "statedir /tmp/s\nrundir /tmp/r\nuser nobody\n"
-			   "workers 2\nclock follow chronyd /tmp/chrony.sock\n"
-			   "xdp eth0 native\nxdp eth0 generic\nxdp fastpath on\n"
-			   "ratelimit rate 16 burst 32 prefix4 24 prefix6 56 kod 1/2 leak 1/8\n"
-			   "allow 198.18.0.0/15\ndeny 2001:2::ff/48\n"
-			   "hwtimestamp eth0\nmetrics 127.0.0.1:9123\nio_uring off\n"
-			   "maxntsconnections 50\nntstimeout 0.5\nntsratelimit rate 5 burst 10\n"
-			   "ntsthreads 3\n";
+	                   "listen 198.18.0.1\n"
+	                   "listen 2001:2::1 1123   ; trailing comment\n"
+	                   "ntslisten 127.0.0.1 14460\n"
+	                   "ntsservercert /a.crt\nntsserverkey /a.key\n"
+	                   "ntsservercert /b.crt\nntsserverkey /b.key\n"
+	                   "ntsntpserver time.example.net\nntsntpport 1123\n"
+	                   "ntsrotate 3600\nntsaeads 17 15\n"
+	                   "statedir /tmp/s\nrundir /tmp/r\nuser nobody\n"
+	                   "workers 2\nclock follow chronyd /tmp/chrony.sock\n"
+	                   "xdp eth0 native\nxdp eth0 generic\nxdp fastpath on\n"
+	                   "ratelimit rate 16 burst 32 prefix4 24 prefix6 56 kod 1/2 leak 1/8\n"
+	                   "allow 198.18.0.0/15\ndeny 2001:2::ff/48\n"
+	                   "hwtimestamp eth0\nmetrics 127.0.0.1:9123\nio_uring off\n"
+	                   "maxntsconnections 50\nntstimeout 0.5\nntsratelimit rate 5 burst 10\n"
+	                   "ntsthreads 3\n";
 
 	CHECK_EQ(load(text), 0);
 	CHECK(err[0] == '\0', "%s", err);
@@ -123,14 +123,29 @@ static void test_static_clock_and_duplicates(void)
 static void test_errors(void)
 {
 	static const char *const bad[] = {
-		"frobnicate 1",        "listen 1.2.3.4.5",       "listen 1.2.3.4 70000",
-		"ntsrotate 0",         "ntsrotate -5",           "ntsrotate 12x",
-		"ntsaeads 16",         "workers 0",              "clock follow ntpd",
-		"refid TOOLONG",       "xdp eth0 fast",          "ratelimit rate 1",
-		"ratelimit rate 1 burst 2 kod 2", "allow 198.18.0.0/33", "deny nonsense",
-		"metrics 127.0.0.1",   "ntstimeout 0",           "ntsratelimit rate 1",
-		"io_uring maybe",      "stratum 16",             "ntsservercert /a",
-		"listen",              "include /nonexistent/tock.conf",
+	    "frobnicate 1",
+	    "listen 1.2.3.4.5",
+	    "listen 1.2.3.4 70000",
+	    "ntsrotate 0",
+	    "ntsrotate -5",
+	    "ntsrotate 12x",
+	    "ntsaeads 16",
+	    "workers 0",
+	    "clock follow ntpd",
+	    "refid TOOLONG",
+	    "xdp eth0 fast",
+	    "ratelimit rate 1",
+	    "ratelimit rate 1 burst 2 kod 2",
+	    "allow 198.18.0.0/33",
+	    "deny nonsense",
+	    "metrics 127.0.0.1",
+	    "ntstimeout 0",
+	    "ntsratelimit rate 1",
+	    "io_uring maybe",
+	    "stratum 16",
+	    "ntsservercert /a",
+	    "listen",
+	    "include /nonexistent/tock.conf",
 	};
 	char text[256];
 

@@ -35,7 +35,7 @@ static void fill_view(struct control_view *v)
 }
 
 static void check_header(const uint8_t *r, uint16_t cmd, uint16_t reply, uint16_t status,
-			 uint32_t seq)
+                         uint32_t seq)
 {
 	CHECK_EQ(r[0], CANDM_VERSION);
 	CHECK_EQ(r[1], CANDM_PKT_REPLY);
@@ -54,7 +54,7 @@ static void test_serverstats(void)
 	fill_view(&v);
 	/* chronyc 4.3 pads to the STATS3 reply */
 	n = control_reply(req, make_request(req, CANDM_REQ_SERVER_STATS, 7, CANDM_STATS3_LEN), &v,
-			  rpy, sizeof(rpy));
+	                  rpy, sizeof(rpy));
 	CHECK_EQ(n, CANDM_STATS3_LEN);
 	check_header(rpy, CANDM_REQ_SERVER_STATS, CANDM_RPY_SERVER_STATS3, 0, 7);
 	CHECK_EQ(candm_get32(rpy + 28), 5); /* 32-bit wrap */
@@ -66,7 +66,7 @@ static void test_serverstats(void)
 
 	/* chronyc 4.4+ pads to the STATS4 reply: 64-bit counters and timestamp sources */
 	n = control_reply(req, make_request(req, CANDM_REQ_SERVER_STATS, 8, CANDM_STATS4_LEN), &v,
-			  rpy, sizeof(rpy));
+	                  rpy, sizeof(rpy));
 	CHECK_EQ(n, CANDM_STATS4_LEN);
 	check_header(rpy, CANDM_REQ_SERVER_STATS, CANDM_RPY_SERVER_STATS4, 0, 8);
 	CHECK_EQ(candm_get32(rpy + 28), 1);
@@ -78,14 +78,16 @@ static void test_serverstats(void)
 
 	/* a longer request still gets the longest reply it allows, never more */
 	n = control_reply(req, make_request(req, CANDM_REQ_SERVER_STATS, 9, 400), &v, rpy,
-			  sizeof(rpy));
+	                  sizeof(rpy));
 	CHECK_EQ(n, CANDM_STATS4_LEN);
 	/* too short for either format: dropped */
 	CHECK_EQ(control_reply(req, make_request(req, CANDM_REQ_SERVER_STATS, 9, 71), &v, rpy,
-			       sizeof(rpy)), 0);
+	                       sizeof(rpy)),
+	         0);
 	/* the caller's buffer bounds the reply too */
-	CHECK_EQ(control_reply(req, make_request(req, CANDM_REQ_SERVER_STATS, 9, 196), &v, rpy,
-			       100), CANDM_STATS3_LEN);
+	CHECK_EQ(
+	    control_reply(req, make_request(req, CANDM_REQ_SERVER_STATS, 9, 196), &v, rpy, 100),
+	    CANDM_STATS3_LEN);
 }
 
 static void test_tracking_roundtrip(void)
@@ -96,8 +98,9 @@ static void test_tracking_roundtrip(void)
 	size_t n;
 
 	fill_view(&v);
-	n = control_reply(req, make_request(req, CANDM_REQ_TRACKING, 0xdeadbeef, CANDM_TRACKING_LEN),
-			  &v, rpy, sizeof(rpy));
+	n = control_reply(req,
+	                  make_request(req, CANDM_REQ_TRACKING, 0xdeadbeef, CANDM_TRACKING_LEN), &v,
+	                  rpy, sizeof(rpy));
 	CHECK_EQ(n, CANDM_TRACKING_LEN);
 	check_header(rpy, CANDM_REQ_TRACKING, CANDM_RPY_TRACKING, 0, 0xdeadbeef);
 	/* what tockd's chronyd client would make of it */
@@ -110,13 +113,14 @@ static void test_tracking_roundtrip(void)
 	CHECK(fabs(t.root_delay - 0.0015) < 1e-9, "%g", t.root_delay);
 	CHECK(fabs(t.root_dispersion - 0.00025) < 1e-10, "%g", t.root_dispersion);
 	CHECK(fabs(t.freq_ppm + 12.25) < 1e-6, "%g", t.freq_ppm);
-	CHECK_EQ(candm_parse_tracking_reply(rpy, n, 1, &t), -EINVAL);   /* other sequence */
+	CHECK_EQ(candm_parse_tracking_reply(rpy, n, 1, &t), -EINVAL); /* other sequence */
 	CHECK_EQ(candm_parse_tracking_reply(rpy, n - 1, 0xdeadbeef, &t), -EINVAL);
 	candm_put16(rpy + 8, 1);
 	CHECK_EQ(candm_parse_tracking_reply(rpy, n, 0xdeadbeef, &t), -EIO);
 	/* short tracking request: dropped, no amplification */
-	CHECK_EQ(control_reply(req, make_request(req, CANDM_REQ_TRACKING, 1, 60), &v, rpy,
-			       sizeof(rpy)), 0);
+	CHECK_EQ(
+	    control_reply(req, make_request(req, CANDM_REQ_TRACKING, 1, 60), &v, rpy, sizeof(rpy)),
+	    0);
 	/* the client-side request is a valid, padded request */
 	n = candm_tracking_request(req, sizeof(req), 42);
 	CHECK_EQ(n, CANDM_TRACKING_LEN);
@@ -129,13 +133,15 @@ static void test_other_commands(void)
 	struct control_view v;
 
 	fill_view(&v);
-	CHECK_EQ(control_reply(req, make_request(req, CANDM_REQ_N_SOURCES, 3, 32), &v, rpy,
-			       sizeof(rpy)), CANDM_N_SOURCES_LEN);
+	CHECK_EQ(
+	    control_reply(req, make_request(req, CANDM_REQ_N_SOURCES, 3, 32), &v, rpy, sizeof(rpy)),
+	    CANDM_N_SOURCES_LEN);
 	check_header(rpy, CANDM_REQ_N_SOURCES, CANDM_RPY_N_SOURCES, 0, 3);
 	CHECK_EQ(candm_get32(rpy + 28), 0);
 	/* an unimplemented command: RPY_NULL with STT_INVALID, if the request is long enough */
 	CHECK_EQ(control_reply(req, make_request(req, 15 /* SOURCE_DATA */, 4, 100), &v, rpy,
-			       sizeof(rpy)), CANDM_NULL_LEN);
+	                       sizeof(rpy)),
+	         CANDM_NULL_LEN);
 	check_header(rpy, 15, CANDM_RPY_NULL, CANDM_STT_INVALID, 4);
 	CHECK_EQ(control_reply(req, make_request(req, 15, 4, 20), &v, rpy, sizeof(rpy)), 0);
 }
@@ -183,8 +189,8 @@ static void test_malformed(unsigned seed)
 
 static void test_float(unsigned seed)
 {
-	static const double fixed[] = {0.0, 1.0, -1.0, 0.5, 1e-9, -1e-9, 123456.789, 3e-20,
-				       1e18, -0.0015};
+	static const double fixed[] = {0.0,   1.0,        -1.0,  0.5,  1e-9,
+	                               -1e-9, 123456.789, 3e-20, 1e18, -0.0015};
 
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		double x = fixed[i], y = candm_float_decode(candm_float_encode(x));

@@ -11,7 +11,7 @@
 /* A simulated PHC: phc = (rt - offset0) * (1 - drift), read in a window of `win` ns with
  * the PHC read at a random point inside it when jitter is on. */
 static struct hwts_sample make_sample(int64_t rt, int64_t offset0, double drift, int64_t win,
-				      int jitter)
+                                      int jitter)
 {
 	struct hwts_sample s;
 	int64_t at = jitter ? rand() % (win + 1) : win / 2;
@@ -41,9 +41,9 @@ static void test_offset_only(void)
 	struct hwts_phc_est e;
 	/* PHC runs 37 s ahead (TAI-like), narrowest window wins */
 	struct hwts_sample s[3] = {
-		{1000 * NS, 1000 * NS + 37 * NS + 400, 1000 * NS + 5000},
-		{1000 * NS + 10000, 1000 * NS + 10000 + 37 * NS + 100, 1000 * NS + 10200},
-		{1000 * NS + 20000, 1000 * NS + 20000 + 37 * NS + 900, 1000 * NS + 21800},
+	    {1000 * NS, 1000 * NS + 37 * NS + 400, 1000 * NS + 5000},
+	    {1000 * NS + 10000, 1000 * NS + 10000 + 37 * NS + 100, 1000 * NS + 10200},
+	    {1000 * NS + 20000, 1000 * NS + 20000 + 37 * NS + 900, 1000 * NS + 21800},
 	};
 	int64_t rt;
 

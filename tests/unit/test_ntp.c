@@ -12,7 +12,7 @@
 
 static void test_from_timespec(void)
 {
-	struct timespec ts = { .tv_sec = 0, .tv_nsec = 0 };
+	struct timespec ts = {.tv_sec = 0, .tv_nsec = 0};
 
 	CHECK_EQ(ntp_ts_from_timespec(&ts), NTP_UNIX_OFFSET << 32);
 	ts.tv_nsec = 500000000;
@@ -37,7 +37,7 @@ static void test_to_timespec(void)
 
 	/* 1700000000 (2023) round-trips with any pivot within 68 years. */
 	ntp_ts_to_timespec((1700000000ULL + NTP_UNIX_OFFSET) << 32 | 0x80000000ULL, 1700000000,
-			   &ts);
+	                   &ts);
 	CHECK_EQ(ts.tv_sec, 1700000000);
 	CHECK_EQ(ts.tv_nsec, 500000000);
 	/* NTP second 100: era 1 (2036) near a 2030s pivot, era 0 (1900) near a 1930s one. */
@@ -55,7 +55,7 @@ static void test_to_timespec(void)
 	CHECK_EQ(ts.tv_sec, ERA1_UNIX + (1LL << 32) + 5);
 	/* Fraction rounding: just below one second carries into the next second. */
 	ntp_ts_to_timespec((1700000000ULL + NTP_UNIX_OFFSET) << 32 | 0xffffffffULL, 1700000000,
-			   &ts);
+	                   &ts);
 	CHECK_EQ(ts.tv_sec, 1700000001);
 	CHECK_EQ(ts.tv_nsec, 0);
 	ntp_ts_to_timespec((1700000000ULL + NTP_UNIX_OFFSET) << 32 | 4, 1700000000, &ts);
@@ -114,7 +114,7 @@ static void ef_hdr(uint8_t *p, uint16_t type, uint16_t len)
 
 static void test_ef_good(void)
 {
-	uint8_t tail[128] = { 0 }, buf[256];
+	uint8_t tail[128] = {0}, buf[256];
 	struct ntp_ef_iter it;
 	struct ntp_ef ef;
 	size_t len;
@@ -162,7 +162,7 @@ static int ef_result(const uint8_t *tail, size_t tail_len, int *fields)
 
 static void test_ef_bad(void)
 {
-	uint8_t tail[128] = { 0 };
+	uint8_t tail[128] = {0};
 	int n;
 
 	ef_hdr(tail, 0x2005, 18); /* not a multiple of 4 */
@@ -187,7 +187,7 @@ static void test_ef_mac(void)
 	uint8_t tail[128];
 	int n;
 
-	memset(tail, 0x5a, sizeof(tail)); /* MAC bytes look like nothing in particular */
+	memset(tail, 0x5a, sizeof(tail));     /* MAC bytes look like nothing in particular */
 	CHECK_EQ(ef_result(tail, 20, &n), 0); /* NTPv3-style MD5 MAC */
 	CHECK_EQ(n, 0);
 	CHECK_EQ(ef_result(tail, 24, &n), 0); /* SHA-1 MAC */

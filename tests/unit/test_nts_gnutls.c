@@ -38,7 +38,7 @@ static gnutls_cipher_algorithm_t gnutls_alg(int aead)
 static gnutls_aead_cipher_hd_t gt_new(int aead, const uint8_t *key, size_t key_len)
 {
 	gnutls_aead_cipher_hd_t h = NULL;
-	gnutls_datum_t k = { .data = (unsigned char *)key, .size = (unsigned)key_len };
+	gnutls_datum_t k = {.data = (unsigned char *)key, .size = (unsigned)key_len};
 
 	if (gnutls_aead_cipher_init(&h, gnutls_alg(aead), &k) < 0)
 		return NULL;
@@ -47,8 +47,8 @@ static gnutls_aead_cipher_hd_t gt_new(int aead, const uint8_t *key, size_t key_l
 
 /* SIV-encrypts with components { ad, nonce }; out gets tag ‖ ciphertext. */
 static int gt_seal(int aead, const uint8_t *key, size_t key_len, const uint8_t *ad, size_t ad_len,
-		   const uint8_t *nonce, size_t nonce_len, const uint8_t *pt, size_t pt_len,
-		   uint8_t *out)
+                   const uint8_t *nonce, size_t nonce_len, const uint8_t *pt, size_t pt_len,
+                   uint8_t *out)
 {
 	gnutls_aead_cipher_hd_t h = gt_new(aead, key, key_len);
 	size_t out_len = pt_len + 16;
@@ -57,14 +57,14 @@ static int gt_seal(int aead, const uint8_t *key, size_t key_len, const uint8_t *
 	if (!h)
 		return -1;
 	r = gnutls_aead_cipher_encrypt(h, nonce, nonce_len, ad, ad_len, 16, pt, pt_len, out,
-				       &out_len);
+	                               &out_len);
 	gnutls_aead_cipher_deinit(h);
 	return r < 0 || out_len != pt_len + 16 ? -1 : 0;
 }
 
 static int gt_open(int aead, const uint8_t *key, size_t key_len, const uint8_t *ad, size_t ad_len,
-		   const uint8_t *nonce, size_t nonce_len, const uint8_t *in, size_t in_len,
-		   uint8_t *pt)
+                   const uint8_t *nonce, size_t nonce_len, const uint8_t *in, size_t in_len,
+                   uint8_t *pt)
 {
 	gnutls_aead_cipher_hd_t h = gt_new(aead, key, key_len);
 	uint8_t dummy[1];
@@ -74,7 +74,7 @@ static int gt_open(int aead, const uint8_t *key, size_t key_len, const uint8_t *
 	if (!h)
 		return -1;
 	r = gnutls_aead_cipher_decrypt(h, nonce, nonce_len, ad, ad_len, 16, in, in_len,
-				       pt_len ? pt : dummy, &pt_len);
+	                               pt_len ? pt : dummy, &pt_len);
 	gnutls_aead_cipher_deinit(h);
 	return r < 0 ? -1 : (int)pt_len;
 }
@@ -104,7 +104,7 @@ struct setup {
 static void make_cookie(struct setup *s)
 {
 	struct siv *m = siv_new(SIV_AEAD_CMAC_256);
-	struct cookie_keys k = { .aead = s->aead, .key_len = s->klen };
+	struct cookie_keys k = {.aead = s->aead, .key_len = s->klen};
 	uint8_t nonce[COOKIE_NONCE_LEN], pt[128];
 	int n;
 
@@ -118,7 +118,7 @@ static void make_cookie(struct setup *s)
 	s->cookie_len = (size_t)n;
 	siv_free(m);
 	n = gt_open(SIV_AEAD_CMAC_256, s->master, 32, (const uint8_t *)"", 0, s->cookie + 4, 16,
-		    s->cookie + 20, s->cookie_len - 20, pt);
+	            s->cookie + 20, s->cookie_len - 20, pt);
 	CHECK_EQ(n, (int)(2 * s->klen));
 	CHECK(n > 0 && !memcmp(pt, s->c2s, s->klen) && !memcmp(pt + s->klen, s->s2c, s->klen),
 	      "GnuTLS opens tock's cookie to other keys");
@@ -163,7 +163,7 @@ static size_t make_request(const struct setup *s, uint8_t *req, int corrupt)
 
 /* Verifies tock's response with GnuTLS; returns the number of good cookies. */
 static unsigned check_response(const struct setup *s, const uint8_t *req, const uint8_t *resp,
-			       size_t n)
+                               size_t n)
 {
 	const uint8_t *a = resp + 48 + 36;
 	uint8_t pt[2048], keys[128];
@@ -180,8 +180,8 @@ static unsigned check_response(const struct setup *s, const uint8_t *req, const 
 	clen = get16(a + 6);
 	CHECK_EQ(nlen, 16);
 	CHECK(clen >= 16 && 8 + 16 + clen <= get16(a + 2));
-	pt_len = gt_open(s->aead, s->s2c, s->klen, resp, 48 + 36, a + 8, nlen, a + 8 + nlen, clen,
-			 pt);
+	pt_len =
+	    gt_open(s->aead, s->s2c, s->klen, resp, 48 + 36, a + 8, nlen, a + 8 + nlen, clen, pt);
 	CHECK(pt_len >= 0, "GnuTLS rejects tock's authenticator");
 	while (pt_len > 0 && pos + 4 <= (size_t)pt_len) {
 		unsigned type = get16(pt + pos), flen = get16(pt + pos + 2);
@@ -193,7 +193,7 @@ static unsigned check_response(const struct setup *s, const uint8_t *req, const 
 			break;
 		CHECK_EQ((uint32_t)c[0] << 24 | c[1] << 16 | c[2] << 8 | c[3], s->key_id);
 		if (gt_open(SIV_AEAD_CMAC_256, s->master, 32, (const uint8_t *)"", 0, c + 4, 16,
-			    c + 20, s->cookie_len - 20, keys) == (int)(2 * s->klen) &&
+		            c + 20, s->cookie_len - 20, keys) == (int)(2 * s->klen) &&
 		    !memcmp(keys, s->c2s, s->klen) && !memcmp(keys + s->klen, s->s2c, s->klen))
 			good++;
 		pos += flen;
@@ -203,9 +203,9 @@ static unsigned check_response(const struct setup *s, const uint8_t *req, const 
 
 static void run(struct tock_worker_ctx *w, int aead)
 {
-	struct setup s = { .aead = aead, .klen = siv_key_len(aead), .key_id = 0x00abcde5 };
-	struct tock_rx_meta rx = { .rx_time = { .tv_sec = 1800000000 } };
-	struct keymap_snapshot snap = { 0 };
+	struct setup s = {.aead = aead, .klen = siv_key_len(aead), .key_id = 0x00abcde5};
+	struct tock_rx_meta rx = {.rx_time = {.tv_sec = 1800000000}};
+	struct keymap_snapshot snap = {0};
 	uint8_t req[1024], resp[1024];
 	size_t len, n;
 
@@ -217,7 +217,8 @@ static void run(struct tock_worker_ctx *w, int aead)
 	}
 	make_cookie(&s);
 	snap.current_slot = KEYMAP_SLOT_OF(s.key_id);
-	snap.slots[snap.current_slot] = (struct keymap_slot){ .id = s.key_id, .aead = 15, .valid = 1 };
+	snap.slots[snap.current_slot] =
+	    (struct keymap_slot){.id = s.key_id, .aead = 15, .valid = 1};
 	memcpy(snap.slots[snap.current_slot].key, s.master, 32);
 	CHECK_EQ(tock_worker_set_keys(w, &snap), 0);
 
@@ -237,10 +238,10 @@ static void run(struct tock_worker_ctx *w, int aead)
 
 int main(void)
 {
-	struct tock_serve_opts opts = { .now = fake_now };
-	struct tock_clock_status st = { .leap = 0, .stratum = 1, .precision = -20 };
+	struct tock_serve_opts opts = {.now = fake_now};
+	struct tock_clock_status st = {.leap = 0, .stratum = 1, .precision = -20};
 	struct tock_worker_ctx *w;
-	uint8_t key[32] = { 0 };
+	uint8_t key[32] = {0};
 	gnutls_aead_cipher_hd_t probe;
 
 	gnutls_global_init();

@@ -22,16 +22,16 @@
 #include "siv.h"
 
 #define RANDOM_ROUNDS 60000
-#define BUF 8192
+#define BUF           8192
 
 /* ---- fixtures ------------------------------------------------------------------------ */
 
 static struct tock_worker_stats stats;
 static struct tock_clock_cell cell;
-static const struct timespec fixed_now = { .tv_sec = 1700000000, .tv_nsec = 987654321 };
+static const struct timespec fixed_now = {.tv_sec = 1700000000, .tv_nsec = 987654321};
 static struct tock_rx_meta rx = {
-	.rx_time = { .tv_sec = 1700000000, .tv_nsec = 500000000 },
-	.rx_source = TS_SRC_KERNEL,
+    .rx_time = {.tv_sec = 1700000000, .tv_nsec = 500000000},
+    .rx_source = TS_SRC_KERNEL,
 };
 static uint64_t rng_state = 1;
 
@@ -72,9 +72,13 @@ static uint64_t be64(const uint8_t *p)
 static void set_clock(uint8_t leap, uint8_t stratum)
 {
 	struct tock_clock_status st = {
-		.leap = leap, .stratum = stratum, .precision = -23, .refid = 0x47505300, /* GPS */
-		.root_delay = 0x00000123, .root_dispersion = 0x00004567,
-		.ref_time = 0xe9b4f2a012345678ULL,
+	    .leap = leap,
+	    .stratum = stratum,
+	    .precision = -23,
+	    .refid = 0x47505300, /* GPS */
+	    .root_delay = 0x00000123,
+	    .root_dispersion = 0x00004567,
+	    .ref_time = 0xe9b4f2a012345678ULL,
 	};
 
 	clock_cell_publish(&cell, &st);
@@ -165,27 +169,37 @@ static struct siv *keyed(int aead, const uint8_t *key)
 /* ---- outcomes ------------------------------------------------------------------------ */
 
 enum outcome {
-	O_PLAIN, O_NTS, O_NAK_KEY, O_NAK_COOKIE, O_NAK_TAG, O_DROP_SHORT, O_DROP_VERSION,
-	O_DROP_MODE, O_DROP_EF, O_DROP_NTS, O_DROP_BIG, O_COUNT
+	O_PLAIN,
+	O_NTS,
+	O_NAK_KEY,
+	O_NAK_COOKIE,
+	O_NAK_TAG,
+	O_DROP_SHORT,
+	O_DROP_VERSION,
+	O_DROP_MODE,
+	O_DROP_EF,
+	O_DROP_NTS,
+	O_DROP_BIG,
+	O_COUNT
 };
 
 static const enum tock_stat outcome_stat[O_COUNT] = {
-	STAT_PLAIN_ANSWERED, STAT_NTS_ANSWERED,   STAT_NAK_UNKNOWN_KEY, STAT_NAK_BAD_COOKIE,
-	STAT_NAK_BAD_TAG,    STAT_DROP_SHORT,     STAT_DROP_VERSION,    STAT_DROP_MODE,
-	STAT_DROP_EF_MALFORMED, STAT_DROP_NTS_MALFORMED, STAT_DROP_TOO_BIG,
+    STAT_PLAIN_ANSWERED,    STAT_NTS_ANSWERED,       STAT_NAK_UNKNOWN_KEY, STAT_NAK_BAD_COOKIE,
+    STAT_NAK_BAD_TAG,       STAT_DROP_SHORT,         STAT_DROP_VERSION,    STAT_DROP_MODE,
+    STAT_DROP_EF_MALFORMED, STAT_DROP_NTS_MALFORMED, STAT_DROP_TOO_BIG,
 };
 
 static const char *const outcome_name[O_COUNT] = {
-	"plain", "nts", "nak_key", "nak_cookie", "nak_tag", "drop_short", "drop_version",
-	"drop_mode", "drop_ef", "drop_nts", "drop_too_big",
+    "plain",        "nts",       "nak_key", "nak_cookie", "nak_tag",      "drop_short",
+    "drop_version", "drop_mode", "drop_ef", "drop_nts",   "drop_too_big",
 };
 
-#define M(o) (1u << (o))
+#define M(o)     (1u << (o))
 #define M_REJECT (M(O_NAK_KEY) | M(O_NAK_COOKIE) | M(O_NAK_TAG) | M(O_DROP_EF) | M(O_DROP_NTS))
 
 /* Runs one request; returns the outcome (which counter moved), or -1 if not exactly one. */
 static int serve(struct tock_worker_ctx *w, const uint8_t *req, size_t len, uint8_t *resp,
-		 size_t cap, size_t *resp_len)
+                 size_t cap, size_t *resp_len)
 {
 	struct tock_worker_stats before = stats;
 	int found = -1, moved = 0;
@@ -364,7 +378,7 @@ static void put_auth(const struct spec *s, struct built *b)
 	uint8_t pt[BUF], *a = b->pkt + b->len;
 	size_t pt_len = 0, np = (s->nonce_len + 3) & ~3u, ct_len, flen;
 	struct siv *c2s = keyed(s->aead, s->c2s);
-	struct siv_ad ad[2] = { { b->pkt, b->len }, { s->nonce, s->nonce_len } };
+	struct siv_ad ad[2] = {{b->pkt, b->len}, {s->nonce, s->nonce_len}};
 
 	for (unsigned i = 0; i < s->enc_ph; i++)
 		ntp_ef_put(pt, sizeof(pt), &pt_len, NTP_EF_NTS_COOKIE_PH, zeros, s->enc_ph_len);
@@ -422,7 +436,7 @@ static void add_field(struct spec *s, uint16_t type, const uint8_t *body, size_t
 
 /* The usual request: header, UID, cookie, placeholders, authenticator. */
 static void base_spec(struct spec *s, const struct cookie_keys *k, const uint8_t *cookie,
-		      size_t cookie_len, size_t uid_len, unsigned ph)
+                      size_t cookie_len, size_t uid_len, unsigned ph)
 {
 	uint8_t uid[128];
 
@@ -444,9 +458,9 @@ static void base_spec(struct spec *s, const struct cookie_keys *k, const uint8_t
 
 /* Checks an NTS answer: authenticator, new cookies (current key, same client keys). */
 static void verify_answer(const struct ring *r, const struct cookie_keys *k, const struct built *b,
-			  const uint8_t *resp, size_t n, unsigned want_cookies)
+                          const uint8_t *resp, size_t n, unsigned want_cookies)
 {
-	struct nts_client_request cr = { .transmit_ts = be64(b->pkt + 40) };
+	struct nts_client_request cr = {.transmit_ts = be64(b->pkt + 40)};
 	struct nts_client_response out;
 	struct siv *s2c = keyed(k->aead, k->s2c);
 	const struct keymap_slot *cur = &r->snap.slots[r->snap.current_slot];
@@ -464,15 +478,17 @@ static void verify_answer(const struct ring *r, const struct cookie_keys *k, con
 		CHECK_EQ(out.cookie_len[i], cookie_len(k->aead));
 		CHECK_EQ(be32(out.cookies[i]), cur->id);
 		CHECK_EQ(cookie_open(r->master[r->snap.current_slot], out.cookies[i],
-				     out.cookie_len[i], &got), 0);
+		                     out.cookie_len[i], &got),
+		         0);
 		CHECK(got.aead == k->aead && !memcmp(got.c2s, k->c2s, k->key_len) &&
-		      !memcmp(got.s2c, k->s2c, k->key_len), "cookie carries other keys");
+		          !memcmp(got.s2c, k->s2c, k->key_len),
+		      "cookie carries other keys");
 	}
 }
 
 static void verify_nak(const struct built *b, const uint8_t *resp, size_t n)
 {
-	struct nts_client_request cr = { .transmit_ts = be64(b->pkt + 40) };
+	struct nts_client_request cr = {.transmit_ts = be64(b->pkt + 40)};
 	struct nts_client_response out;
 
 	memcpy(cr.uid, b->pkt + b->uid_off + 4, NTS_CLIENT_UID_LEN);
@@ -497,7 +513,7 @@ static void test_nts_client_path(struct tock_worker_ctx *w, struct ring *r, int 
 {
 	struct cookie_keys k;
 	uint8_t cookie[COOKIE_MAX_LEN], req[BUF], resp[BUF];
-	struct nts_client_request cr = { .transmit_ts = 0x1122334455667788ULL };
+	struct nts_client_request cr = {.transmit_ts = 0x1122334455667788ULL};
 	struct nts_client_response out;
 	struct siv *c2s, *s2c;
 	size_t n;
@@ -628,8 +644,8 @@ static void test_keymap_sync(struct ring *r)
 {
 	char dir[] = "/tmp/tock-test-serve-XXXXXX", path[64];
 	struct tock_worker_ctx *w;
-	struct tock_serve_opts opts = { .now = fake_now };
-	struct keymap km = { 0 };
+	struct tock_serve_opts opts = {.now = fake_now};
+	struct keymap km = {0};
 	struct cookie_keys k;
 	uint8_t cookie[COOKIE_MAX_LEN], resp[BUF];
 	static struct spec s;
@@ -674,9 +690,26 @@ static void test_keymap_sync(struct ring *r)
 /* ---- the randomized run ----------------------------------------------------------------- */
 
 enum mutation {
-	MU_NONE, MU_HDR_BIT, MU_UID_BIT, MU_COOKIE_BIT, MU_PH_BIT, MU_AUTH_BIT, MU_EF_HDR_BIT,
-	MU_TRUNCATE, MU_PH_LEN, MU_UID_SHORT, MU_UID_LONG, MU_ENC_PH_LEN, MU_DUP, MU_MISSING,
-	MU_AFTER_AUTH, MU_VERSION3, MU_WRONG_KEY, MU_UNKNOWN_EF, MU_PLAIN, MU_SMALL_CAP,
+	MU_NONE,
+	MU_HDR_BIT,
+	MU_UID_BIT,
+	MU_COOKIE_BIT,
+	MU_PH_BIT,
+	MU_AUTH_BIT,
+	MU_EF_HDR_BIT,
+	MU_TRUNCATE,
+	MU_PH_LEN,
+	MU_UID_SHORT,
+	MU_UID_LONG,
+	MU_ENC_PH_LEN,
+	MU_DUP,
+	MU_MISSING,
+	MU_AFTER_AUTH,
+	MU_VERSION3,
+	MU_WRONG_KEY,
+	MU_UNKNOWN_EF,
+	MU_PLAIN,
+	MU_SMALL_CAP,
 	MU_COUNT
 };
 
@@ -792,7 +825,7 @@ static void flip(struct built *b, size_t pos, unsigned bit)
  * Builds the request and sets rd->expect; false for the other mutations.
  */
 static bool mutate_spec(struct round *rd, struct spec *s, struct built *b, enum mutation mu,
-			unsigned ok)
+                        unsigned ok)
 {
 	unsigned i = rnd_below(3);
 
@@ -814,8 +847,8 @@ static bool mutate_spec(struct round *rd, struct spec *s, struct built *b, enum 
 		if (i < 2)
 			add_field(s, s->f[i].type, s->f[i].body, s->f[i].body_len);
 		else
-			s->after[s->nafter++] = (struct field){ .type = NTP_EF_NTS_AUTHENTICATOR,
-								 .body_len = 36 };
+			s->after[s->nafter++] =
+			    (struct field){.type = NTP_EF_NTS_AUTHENTICATOR, .body_len = 36};
 		rd->expect = M(O_DROP_NTS);
 		break;
 	case MU_MISSING:
@@ -831,7 +864,7 @@ static bool mutate_spec(struct round *rd, struct spec *s, struct built *b, enum 
 		if (rnd_below(2))
 			s->mac = true;
 		else
-			s->after[s->nafter++] = (struct field){ .type = 0x2005, .body_len = 24 };
+			s->after[s->nafter++] = (struct field){.type = 0x2005, .body_len = 24};
 		rd->expect = M(O_DROP_NTS);
 		break;
 	case MU_VERSION3:
@@ -858,7 +891,7 @@ static bool mutate_spec(struct round *rd, struct spec *s, struct built *b, enum 
 
 /* Valid requests (possibly with a longer UID, an unknown field, or a small capacity). */
 static bool mutate_valid(struct round *rd, struct spec *s, struct built *b, enum mutation mu,
-			 unsigned ok)
+                         unsigned ok)
 {
 	size_t cfield = (rd->clen + 4 + 3) & ~(size_t)3;
 	unsigned i;
@@ -891,7 +924,7 @@ static bool mutate_valid(struct round *rd, struct spec *s, struct built *b, enum
 
 /* Bit flips in a region of a built request, and truncation. */
 static void mutate_bytes(const struct ring *r, struct round *rd, const struct spec *s,
-			 struct built *b, enum mutation mu, unsigned ok)
+                         struct built *b, enum mutation mu, unsigned ok)
 {
 	unsigned bit = rnd_below(8), i;
 	size_t pos, rel;
@@ -913,8 +946,8 @@ static void mutate_bytes(const struct ring *r, struct round *rd, const struct sp
 		rel = rnd_below((unsigned)rd->clen);
 		pos = b->cookie_off + 4 + rel;
 		if (rel < 4) /* the key id */
-			rd->expect = cookie_outcome(r, rd->cookie_id ^ (1u << (bit + 8 * (3 - rel))),
-						    true);
+			rd->expect =
+			    cookie_outcome(r, rd->cookie_id ^ (1u << (bit + 8 * (3 - rel))), true);
 		else
 			rd->expect = ok ? ok : M(O_NAK_COOKIE);
 		break;
@@ -926,8 +959,9 @@ static void mutate_bytes(const struct ring *r, struct round *rd, const struct sp
 	case MU_EF_HDR_BIT:
 		i = rnd_below(b->n);
 		pos = b->off[i] + rnd_below(4);
-		rd->expect = ef_hdr_outcome((uint16_t)(b->pkt[b->off[i]] << 8 | b->pkt[b->off[i] + 1]),
-					    pos - b->off[i], bit, ok);
+		rd->expect =
+		    ef_hdr_outcome((uint16_t)(b->pkt[b->off[i]] << 8 | b->pkt[b->off[i] + 1]),
+		                   pos - b->off[i], bit, ok);
 		break;
 	case MU_TRUNCATE:
 		b->len = rnd_below((unsigned)b->len);
@@ -941,7 +975,7 @@ static void mutate_bytes(const struct ring *r, struct round *rd, const struct sp
 
 /* Builds the round's request with one mutation; sets rd->expect (and rd->cookies). */
 static void mutate(const struct ring *r, struct round *rd, struct spec *s, struct built *b,
-		   enum mutation mu)
+                   enum mutation mu)
 {
 	unsigned ok = cookie_outcome(r, rd->cookie_id, false); /* 0: the cookie is fine */
 
@@ -955,7 +989,7 @@ static void mutate(const struct ring *r, struct round *rd, struct spec *s, struc
 static unsigned outcome_seen[O_COUNT];
 
 static void check_round(struct tock_worker_ctx *w, const struct ring *r, struct round *rd,
-			const struct built *b, enum mutation mu, unsigned iter)
+                        const struct built *b, enum mutation mu, unsigned iter)
 {
 	static uint8_t resp[BUF];
 	size_t n;
@@ -1009,13 +1043,13 @@ static void pick_cookie(struct ring *r, struct round *rd)
 static void test_random(struct ring *r, unsigned seed)
 {
 	char dir[] = "/tmp/tock-test-serve-XXXXXX", path[64];
-	struct tock_serve_opts opts = { .now = fake_now };
-	struct keymap km = { 0 };
+	struct tock_serve_opts opts = {.now = fake_now};
+	struct keymap km = {0};
 	struct tock_worker_ctx *w;
 	static struct spec s;
 	static struct built b;
 	struct round rd;
-	unsigned per_mu[MU_COUNT] = { 0 }, fails_before = check_failed;
+	unsigned per_mu[MU_COUNT] = {0}, fails_before = check_failed;
 
 	rng_state = seed * 0x9E3779B97F4A7C15ULL + 1;
 	CHECK(mkdtemp(dir) != NULL);
@@ -1062,9 +1096,9 @@ static void test_random(struct ring *r, unsigned seed)
 int main(void)
 {
 	unsigned seed = check_seed("test_serve");
-	struct tock_serve_opts opts = { .now = fake_now };
+	struct tock_serve_opts opts = {.now = fake_now};
 	struct tock_worker_ctx *w;
-	struct ring r = { 0 };
+	struct ring r = {0};
 
 	rng_state = seed | 1;
 	set_clock(CLOCK_LEAP_NONE, 1);

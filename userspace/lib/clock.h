@@ -20,15 +20,15 @@
 /* The header fields a server response takes from the clock. Values are in wire format
  * (host byte order here; the codec converts). */
 struct tock_clock_status {
-	uint8_t leap;            /* CLOCK_LEAP_*; UNSYNC → stratum 0 as well */
-	uint8_t stratum;         /* 1..15, 0 when unsynchronised */
-	int8_t precision;        /* log2 seconds */
+	uint8_t leap;     /* CLOCK_LEAP_*; UNSYNC → stratum 0 as well */
+	uint8_t stratum;  /* 1..15, 0 when unsynchronised */
+	int8_t precision; /* log2 seconds */
 	uint8_t reserved;
-	uint32_t refid;          /* reference id, as the 4 wire bytes read big-endian */
-	uint32_t root_delay;     /* NTP short format (16.16 seconds) */
-	uint32_t root_dispersion;/* NTP short format */
-	uint64_t ref_time;       /* NTP timestamp format (32.32, era-relative) */
-	int32_t tai_offset;      /* TAI - UTC seconds, for the XDP fast path */
+	uint32_t refid;           /* reference id, as the 4 wire bytes read big-endian */
+	uint32_t root_delay;      /* NTP short format (16.16 seconds) */
+	uint32_t root_dispersion; /* NTP short format */
+	uint64_t ref_time;        /* NTP timestamp format (32.32, era-relative) */
+	int32_t tai_offset;       /* TAI - UTC seconds, for the XDP fast path */
 	uint32_t reserved2;
 };
 

@@ -26,17 +26,18 @@ struct conf_ctx {
 	const char *file;
 	int line;
 	int depth;
-	int listen_set;    /* first `listen` replaces the defaults, later ones add */
+	int listen_set; /* first `listen` replaces the defaults, later ones add */
 	int ntslisten_set;
-	int n_cert_files;  /* ntsservercert / ntsserverkey pair up by order */
+	int n_cert_files; /* ntsservercert / ntsserverkey pair up by order */
 	int n_key_files;
-	int clock_set;     /* an explicit `clock` line beats the static mode `stratum` implies */
+	int clock_set; /* an explicit `clock` line beats the static mode `stratum` implies */
 	int stratum_set;
 	char *err;
 	size_t errlen;
 };
 
-static int conf_error(struct conf_ctx *x, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int conf_error(struct conf_ctx *x, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 static int conf_error(struct conf_ctx *x, const char *fmt, ...)
 {
@@ -53,7 +54,7 @@ static int conf_error(struct conf_ctx *x, const char *fmt, ...)
 /* ---- value parsers ------------------------------------------------------------------------ */
 
 static int parse_ulong(struct conf_ctx *x, const char *s, unsigned long min, unsigned long max,
-		       unsigned long *out)
+                       unsigned long *out)
 {
 	char *end;
 	unsigned long v;
@@ -182,7 +183,7 @@ static int parse_prefix(struct conf_ctx *x, const char *s, struct conf_prefix *p
 	p->len = (uint8_t)len;
 	/* clear host bits so equal prefixes compare equal */
 	for (unsigned bit = len; bit < max; bit++)
-		p->addr[bit / 8] &= (uint8_t)~(0x80 >> (bit % 8));
+		p->addr[bit / 8] &= (uint8_t) ~(0x80 >> (bit % 8));
 	return 0;
 }
 
@@ -190,8 +191,8 @@ static int parse_prefix(struct conf_ctx *x, const char *s, struct conf_prefix *p
 
 typedef int (*conf_handler)(struct conf_ctx *x, char **argv, int argc);
 
-static int add_listen(struct conf_ctx *x, char **argv, int argc, struct conf_addr *list,
-		      int *n, int *set, unsigned default_port)
+static int add_listen(struct conf_ctx *x, char **argv, int argc, struct conf_addr *list, int *n,
+                      int *set, unsigned default_port)
 {
 	unsigned long port = default_port;
 
@@ -214,7 +215,7 @@ static int h_listen(struct conf_ctx *x, char **argv, int argc)
 static int h_ntslisten(struct conf_ctx *x, char **argv, int argc)
 {
 	return add_listen(x, argv, argc, x->c->ntslisten, &x->c->n_ntslisten, &x->ntslisten_set,
-			  4460);
+	                  4460);
 }
 
 static int h_cert(struct conf_ctx *x, char **argv, int argc)
@@ -273,7 +274,7 @@ static int h_clock(struct conf_ctx *x, char **argv, int argc)
 	if (argc >= 2 && !strcmp(argv[0], "follow") && !strcmp(argv[1], "kernel") && argc == 2) {
 		c->clock_mode = CONF_CLOCK_KERNEL;
 	} else if (argc >= 2 && !strcmp(argv[0], "follow") && !strcmp(argv[1], "chronyd") &&
-		   argc <= 3) {
+	           argc <= 3) {
 		c->clock_mode = CONF_CLOCK_CHRONYD;
 		if (argc == 3)
 			return copy_str(x, c->chronyd_socket, CONF_PATH_MAX, argv[2]);
@@ -283,7 +284,7 @@ static int h_clock(struct conf_ctx *x, char **argv, int argc)
 		c->clock_mode = CONF_CLOCK_UNSYNC;
 	} else {
 		return conf_error(x, "expected 'clock follow chronyd [SOCKET]', 'clock follow "
-				     "kernel', 'clock static' or 'clock unsynchronised'");
+		                     "kernel', 'clock static' or 'clock unsynchronised'");
 	}
 	return 0;
 }
@@ -314,7 +315,8 @@ static int h_xdp(struct conf_ctx *x, char **argv, int argc)
 		if (!strcmp(argv[1], modes[i]))
 			mode = i;
 	if (mode < 0)
-		return conf_error(x, "expected 'xdp IFACE native|generic|off' or 'xdp fastpath on|off'");
+		return conf_error(
+		    x, "expected 'xdp IFACE native|generic|off' or 'xdp fastpath on|off'");
 	for (int i = 0; i < x->c->n_xdp; i++)
 		if (!strcmp(x->c->xdp[i].ifname, argv[0])) {
 			x->c->xdp[i].mode = mode; /* later duplicates win */
@@ -419,7 +421,8 @@ static int h_ntsratelimit(struct conf_ctx *x, char **argv, int argc)
 		return 0;
 	}
 	if (argc != 4 || strcmp(argv[0], "rate") || strcmp(argv[2], "burst"))
-		return conf_error(x, "expected 'ntsratelimit rate R burst B' or 'ntsratelimit off'");
+		return conf_error(x,
+		                  "expected 'ntsratelimit rate R burst B' or 'ntsratelimit off'");
 	if (parse_u32(x, argv[1], 1, 1000000, &x->c->ntsratelimit_rate) ||
 	    parse_u32(x, argv[3], 1, 1000000, &x->c->ntsratelimit_burst))
 		return -1;
@@ -453,47 +456,56 @@ struct conf_directive {
 	enum conf_owner owner;
 	int min_args, max_args;
 	enum conf_kind kind;
-	size_t offset;     /* K_STR/K_INT/K_U32/K_ONOFF: the field */
-	size_t size;       /* K_STR: capacity */
-	long min, max;     /* K_INT/K_U32 bounds */
+	size_t offset; /* K_STR/K_INT/K_U32/K_ONOFF: the field */
+	size_t size;   /* K_STR: capacity */
+	long min, max; /* K_INT/K_U32 bounds */
 	conf_handler handler;
 };
 
 #define F(field) offsetof(struct tock_conf, field), sizeof(((struct tock_conf *)0)->field)
-#define STR(n, o, field)            {n, o, 1, 1, K_STR, F(field), 0, 0, NULL}
-#define NUM(n, o, k, field, lo, hi) {n, o, 1, 1, k, F(field), lo, hi, NULL}
-#define FN(n, o, lo, hi, fn)        {n, o, lo, hi, K_HANDLER, 0, 0, 0, 0, fn}
+#define STR(n, o, field)                                                                           \
+	{                                                                                          \
+		n, o, 1, 1, K_STR, F(field), 0, 0, NULL                                            \
+	}
+#define NUM(n, o, k, field, lo, hi)                                                                \
+	{                                                                                          \
+		n, o, 1, 1, k, F(field), lo, hi, NULL                                              \
+	}
+#define FN(n, o, lo, hi, fn)                                                                       \
+	{                                                                                          \
+		n, o, lo, hi, K_HANDLER, 0, 0, 0, 0, fn                                            \
+	}
 
 static const struct conf_directive directives[] = {
-	STR("statedir", OWNER_BOTH, statedir),
-	STR("rundir", OWNER_BOTH, rundir),
-	STR("user", OWNER_BOTH, user),
-	STR("ntskeyseed", OWNER_BOTH, ntskeyseed),
-	FN("include", OWNER_BOTH, 1, 1, h_include),
-	FN("listen", OWNER_TOCKD, 1, 2, h_listen),
-	FN("workers", OWNER_TOCKD, 1, 1, h_workers),
-	FN("clock", OWNER_TOCKD, 1, 3, h_clock),
-	FN("stratum", OWNER_TOCKD, 1, 1, h_stratum),
-	FN("refid", OWNER_TOCKD, 1, 1, h_refid),
-	FN("xdp", OWNER_TOCKD, 2, 2, h_xdp),
-	FN("ratelimit", OWNER_TOCKD, 4, 12, h_ratelimit),
-	FN("allow", OWNER_TOCKD, 1, 1, h_allow),
-	FN("deny", OWNER_TOCKD, 1, 1, h_deny),
-	FN("hwtimestamp", OWNER_TOCKD, 1, 1, h_hwtimestamp),
-	STR("controlsocket", OWNER_TOCKD, controlsocket),
-	FN("metrics", OWNER_TOCKD, 1, 1, h_metrics),
-	NUM("io_uring", OWNER_TOCKD, K_ONOFF, io_uring, 0, 1),
-	FN("ntslisten", OWNER_KE, 1, 2, h_ntslisten),
-	FN("ntsservercert", OWNER_KE, 1, 1, h_cert),
-	FN("ntsserverkey", OWNER_KE, 1, 1, h_key),
-	STR("ntsntpserver", OWNER_KE, ntsntpserver),
-	NUM("ntsntpport", OWNER_KE, K_INT, ntsntpport, 1, 65535),
-	NUM("ntsrotate", OWNER_KE, K_U32, ntsrotate, 1, 365L * 86400),
-	FN("ntsaeads", OWNER_KE, 1, CONF_MAX_AEADS, h_aeads),
-	NUM("maxntsconnections", OWNER_KE, K_INT, maxntsconnections, 1, 1000000),
-	FN("ntstimeout", OWNER_KE, 1, 1, h_ntstimeout),
-	FN("ntsratelimit", OWNER_KE, 1, 4, h_ntsratelimit),
-	NUM("ntsthreads", OWNER_KE, K_INT, ntsthreads, 0, 256),
+    STR("statedir", OWNER_BOTH, statedir),
+    STR("rundir", OWNER_BOTH, rundir),
+    STR("user", OWNER_BOTH, user),
+    STR("ntskeyseed", OWNER_BOTH, ntskeyseed),
+    FN("include", OWNER_BOTH, 1, 1, h_include),
+    FN("listen", OWNER_TOCKD, 1, 2, h_listen),
+    FN("workers", OWNER_TOCKD, 1, 1, h_workers),
+    FN("clock", OWNER_TOCKD, 1, 3, h_clock),
+    FN("stratum", OWNER_TOCKD, 1, 1, h_stratum),
+    FN("refid", OWNER_TOCKD, 1, 1, h_refid),
+    FN("xdp", OWNER_TOCKD, 2, 2, h_xdp),
+    FN("ratelimit", OWNER_TOCKD, 4, 12, h_ratelimit),
+    FN("allow", OWNER_TOCKD, 1, 1, h_allow),
+    FN("deny", OWNER_TOCKD, 1, 1, h_deny),
+    FN("hwtimestamp", OWNER_TOCKD, 1, 1, h_hwtimestamp),
+    STR("controlsocket", OWNER_TOCKD, controlsocket),
+    FN("metrics", OWNER_TOCKD, 1, 1, h_metrics),
+    NUM("io_uring", OWNER_TOCKD, K_ONOFF, io_uring, 0, 1),
+    FN("ntslisten", OWNER_KE, 1, 2, h_ntslisten),
+    FN("ntsservercert", OWNER_KE, 1, 1, h_cert),
+    FN("ntsserverkey", OWNER_KE, 1, 1, h_key),
+    STR("ntsntpserver", OWNER_KE, ntsntpserver),
+    NUM("ntsntpport", OWNER_KE, K_INT, ntsntpport, 1, 65535),
+    NUM("ntsrotate", OWNER_KE, K_U32, ntsrotate, 1, 365L * 86400),
+    FN("ntsaeads", OWNER_KE, 1, CONF_MAX_AEADS, h_aeads),
+    NUM("maxntsconnections", OWNER_KE, K_INT, maxntsconnections, 1, 1000000),
+    FN("ntstimeout", OWNER_KE, 1, 1, h_ntstimeout),
+    FN("ntsratelimit", OWNER_KE, 1, 4, h_ntsratelimit),
+    NUM("ntsthreads", OWNER_KE, K_INT, ntsthreads, 0, 256),
 };
 
 static int apply_simple(struct conf_ctx *x, const struct conf_directive *d, const char *arg)
@@ -523,7 +535,7 @@ static int apply_directive(struct conf_ctx *x, char **argv, int argc)
 			continue;
 		if (argc - 1 < d->min_args || argc - 1 > d->max_args)
 			return conf_error(x, "'%s' takes %d to %d arguments, not %d", d->name,
-					  d->min_args, d->max_args, argc - 1);
+			                  d->min_args, d->max_args, argc - 1);
 		if (d->kind == K_HANDLER)
 			return d->handler(x, argv + 1, argc - 1);
 		return apply_simple(x, d, argv[1]);
@@ -646,8 +658,8 @@ void conf_defaults(struct tock_conf *c)
 	strcpy(c->chronyd_socket, "/run/chrony/chronyd.sock");
 	c->stratum = 1;
 	strcpy(c->refid, "LOCL");
-	c->ratelimit = (struct conf_ratelimit){.prefix4 = 32, .prefix6 = 64, .kod_every = 4,
-					       .leak_every = 16};
+	c->ratelimit =
+	    (struct conf_ratelimit){.prefix4 = 32, .prefix6 = 64, .kod_every = 4, .leak_every = 16};
 	c->io_uring = 1;
 	c->ntsrotate = 86400;
 	c->ntsaeads[0] = 15;
@@ -670,20 +682,20 @@ static int conf_finish(struct conf_ctx *x)
 		c->clock_mode = CONF_CLOCK_STATIC;
 	if (x->n_cert_files != x->n_key_files)
 		return conf_error(x, "%d ntsservercert but %d ntsserverkey directives",
-				  x->n_cert_files, x->n_key_files);
+		                  x->n_cert_files, x->n_key_files);
 	if (!c->controlsocket[0] &&
 	    snprintf(c->controlsocket, sizeof(c->controlsocket), "%s/tockd.sock", c->rundir) >=
-		    (int)sizeof(c->controlsocket))
+	        (int)sizeof(c->controlsocket))
 		return conf_error(x, "rundir too long");
 	return 0;
 }
 
 static int conf_run(struct tock_conf *c, const char *name, const char *text, char *err,
-		    size_t errlen)
+                    size_t errlen)
 {
 	/* text given directly counts as an already-open file (depth 1) */
-	struct conf_ctx x = {.c = c, .file = name, .depth = text ? 1 : 0, .err = err,
-			     .errlen = errlen};
+	struct conf_ctx x = {
+	    .c = c, .file = name, .depth = text ? 1 : 0, .err = err, .errlen = errlen};
 
 	conf_defaults(c);
 	if (err && errlen)
@@ -699,7 +711,7 @@ int conf_load(struct tock_conf *c, const char *path, char *err, size_t errlen)
 }
 
 int conf_load_string(struct tock_conf *c, const char *text, const char *name, char *err,
-		     size_t errlen)
+                     size_t errlen)
 {
 	return conf_run(c, name, text, err, errlen);
 }

@@ -23,7 +23,12 @@
 
 /* `clock follow kernel` | `clock follow chronyd [SOCKET]` | static (`stratum N`, `refid ID`)
  * | `clock unsynchronised` (answer leap 3 / stratum 0: for draining a server or tests). */
-enum conf_clock_mode { CONF_CLOCK_KERNEL = 0, CONF_CLOCK_CHRONYD, CONF_CLOCK_STATIC, CONF_CLOCK_UNSYNC };
+enum conf_clock_mode {
+	CONF_CLOCK_KERNEL = 0,
+	CONF_CLOCK_CHRONYD,
+	CONF_CLOCK_STATIC,
+	CONF_CLOCK_UNSYNC
+};
 enum conf_xdp_mode { CONF_XDP_OFF = 0, CONF_XDP_NATIVE, CONF_XDP_GENERIC };
 
 /* An address with port, ready for bind(). */
@@ -46,12 +51,12 @@ struct conf_xdp_iface {
 
 struct conf_ratelimit {
 	int enabled;
-	uint32_t rate;      /* requests per second per prefix */
-	uint32_t burst;     /* bucket depth */
-	uint8_t prefix4;    /* 32 */
-	uint8_t prefix6;    /* 64 */
-	uint32_t kod_every; /* answer 1 in N over-limit requests with KoD RATE (0 = never) */
-	uint32_t leak_every;/* pass 1 in N over-limit requests (0 = never) */
+	uint32_t rate;       /* requests per second per prefix */
+	uint32_t burst;      /* bucket depth */
+	uint8_t prefix4;     /* 32 */
+	uint8_t prefix6;     /* 64 */
+	uint32_t kod_every;  /* answer 1 in N over-limit requests with KoD RATE (0 = never) */
+	uint32_t leak_every; /* pass 1 in N over-limit requests (0 = never) */
 };
 
 struct conf_cert {
@@ -69,11 +74,11 @@ struct tock_conf {
 	/* tockd */
 	struct conf_addr listen[CONF_MAX_ADDRS];
 	int n_listen;
-	int workers;                 /* 0 = auto (one per online CPU) */
-	int clock_mode;              /* enum conf_clock_mode */
+	int workers;    /* 0 = auto (one per online CPU) */
+	int clock_mode; /* enum conf_clock_mode */
 	char chronyd_socket[CONF_PATH_MAX];
-	int stratum;                 /* static clock */
-	char refid[5];               /* static clock, up to 4 characters */
+	int stratum;   /* static clock */
+	char refid[5]; /* static clock, up to 4 characters */
 	struct conf_xdp_iface xdp[CONF_MAX_IFACES];
 	int n_xdp;
 	int xdp_fastpath;
@@ -87,7 +92,7 @@ struct tock_conf {
 	char controlsocket[CONF_PATH_MAX];
 	struct conf_addr metrics;
 	int metrics_enabled;
-	int io_uring;                /* 1 (default) or 0: force the recvmmsg fallback */
+	int io_uring; /* 1 (default) or 0: force the recvmmsg fallback */
 
 	/* tock-ke */
 	struct conf_addr ntslisten[CONF_MAX_ADDRS];
@@ -95,15 +100,15 @@ struct tock_conf {
 	struct conf_cert certs[CONF_MAX_CERTS];
 	int n_certs;
 	char ntsntpserver[256];
-	int ntsntpport;              /* 0 = no Port Negotiation record */
-	uint32_t ntsrotate;          /* seconds */
+	int ntsntpport;     /* 0 = no Port Negotiation record */
+	uint32_t ntsrotate; /* seconds */
 	int ntsaeads[CONF_MAX_AEADS];
 	int n_ntsaeads;
 	int maxntsconnections;
-	double ntstimeout;           /* seconds, whole session */
-	uint32_t ntsratelimit_rate;  /* new connections per second per source (0 = off) */
+	double ntstimeout;          /* seconds, whole session */
+	uint32_t ntsratelimit_rate; /* new connections per second per source (0 = off) */
 	uint32_t ntsratelimit_burst;
-	int ntsthreads;              /* KE worker threads (0 = auto) */
+	int ntsthreads; /* KE worker threads (0 = auto) */
 };
 
 /* Fills every field with its default (listen 0.0.0.0 and :: port 123, etc.). */
@@ -115,7 +120,7 @@ int conf_load(struct tock_conf *c, const char *path, char *err, size_t errlen);
 /* Defaults, then the given text (for embedded configs, tests and the fuzzer); `name` is
  * used in error messages. 0 or -1 with err filled. */
 int conf_load_string(struct tock_conf *c, const char *text, const char *name, char *err,
-		     size_t errlen);
+                     size_t errlen);
 
 /* Formats an address with port ("198.18.0.1:123", "[2001:2::1]:123"). */
 const char *conf_addr_str(const struct conf_addr *a, char *buf, size_t len);

@@ -37,7 +37,7 @@ size_t cookie_len(int aead);
  * Returns the cookie length, or a negative errno.
  */
 int cookie_seal(struct siv *master, uint32_t key_id, const uint8_t nonce[COOKIE_NONCE_LEN],
-		const struct cookie_keys *keys, uint8_t *out, size_t cap);
+                const struct cookie_keys *keys, uint8_t *out, size_t cap);
 
 /* The key id a cookie names (its first 4 bytes), or -EINVAL if shorter than a header. */
 int64_t cookie_key_id(const uint8_t *cookie, size_t len);

@@ -153,7 +153,8 @@ int ke_client_ctx_new(const struct ke_client_opts *o, struct ke_client_ctx **out
 		unsigned long e = ERR_peek_last_error();
 
 		snprintf(err, errlen, "TLS setup failed%s%s: %s", o->ca_file ? " for " : "",
-		         o->ca_file ? o->ca_file : "", e ? ERR_reason_error_string(e) : "no memory");
+		         o->ca_file ? o->ca_file : "",
+		         e ? ERR_reason_error_string(e) : "no memory");
 		ERR_clear_error();
 		ke_client_ctx_free(c);
 		return -EPROTO;

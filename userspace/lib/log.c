@@ -22,8 +22,8 @@ void log_init(const char *ident, int to_stderr, int min_level)
 
 static const char *level_name(int level)
 {
-	static const char *const names[] = {"emerg", "alert", "crit", "error",
-					    "warning", "notice", "info", "debug"};
+	static const char *const names[] = {"emerg",   "alert",  "crit", "error",
+	                                    "warning", "notice", "info", "debug"};
 	return level >= 0 && level <= LOG_DEBUG ? names[level] : "?";
 }
 

@@ -19,6 +19,6 @@
  * requests) and in->xdp_answered (fast-path answers).
  */
 void metrics_xdp_fill(struct metrics_input *in, struct metrics_extra extra[XDP_STAT_COUNT],
-		      const uint64_t v[XDP_STAT_COUNT]);
+                      const uint64_t v[XDP_STAT_COUNT]);
 
 #endif

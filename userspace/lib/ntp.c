@@ -88,7 +88,7 @@ int ntp_ef_next(struct ntp_ef_iter *it, struct ntp_ef *ef)
 }
 
 int ntp_ef_put(uint8_t *buf, size_t cap, size_t *pos, uint16_t type, const void *body,
-	       size_t body_len)
+               size_t body_len)
 {
 	size_t flen = (4 + body_len + 3) & ~(size_t)3;
 	uint8_t *p;

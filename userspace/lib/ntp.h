@@ -27,11 +27,11 @@
 #define NTP_UNIX_OFFSET 2208988800ULL
 
 /* Extension field types used by NTS (RFC 8915 §5.7). */
-#define NTP_EF_UNIQUE_ID          0x0104
-#define NTP_EF_NTS_COOKIE         0x0204
-#define NTP_EF_NTS_COOKIE_PH      0x0304
-#define NTP_EF_NTS_AUTHENTICATOR  0x0404
-#define NTP_EF_MIN_LEN            16 /* RFC 7822 */
+#define NTP_EF_UNIQUE_ID         0x0104
+#define NTP_EF_NTS_COOKIE        0x0204
+#define NTP_EF_NTS_COOKIE_PH     0x0304
+#define NTP_EF_NTS_AUTHENTICATOR 0x0404
+#define NTP_EF_MIN_LEN           16 /* RFC 7822 */
 
 /* The header as it sits on the wire (all multi-byte fields big-endian). */
 struct ntp_header {
@@ -48,9 +48,18 @@ struct ntp_header {
 	uint64_t transmit_ts;
 } __attribute__((packed));
 
-static inline unsigned ntp_leap(uint8_t lvm) { return lvm >> 6; }
-static inline unsigned ntp_version(uint8_t lvm) { return (lvm >> 3) & 7; }
-static inline unsigned ntp_mode(uint8_t lvm) { return lvm & 7; }
+static inline unsigned ntp_leap(uint8_t lvm)
+{
+	return lvm >> 6;
+}
+static inline unsigned ntp_version(uint8_t lvm)
+{
+	return (lvm >> 3) & 7;
+}
+static inline unsigned ntp_mode(uint8_t lvm)
+{
+	return lvm & 7;
+}
 static inline uint8_t ntp_lvm(unsigned leap, unsigned version, unsigned mode)
 {
 	return (uint8_t)((leap << 6) | ((version & 7) << 3) | (mode & 7));
@@ -95,6 +104,6 @@ int ntp_ef_next(struct ntp_ef_iter *it, struct ntp_ef *ef);
 /* Appends a field (type, body, padded with zeros to a multiple of 4 and at least 16 bytes)
  * at *pos in buf of capacity cap. Returns the field length, or -ENOSPC. */
 int ntp_ef_put(uint8_t *buf, size_t cap, size_t *pos, uint16_t type, const void *body,
-	       size_t body_len);
+               size_t body_len);
 
 #endif

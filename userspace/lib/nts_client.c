@@ -55,11 +55,11 @@ static int put_placeholders(uint8_t *buf, size_t cap, size_t *pos, unsigned n, s
 
 /* Appends the authenticator over buf[0..*pos) with the encrypted placeholders. */
 static int put_authenticator(const struct nts_client_request *r, struct siv *c2s, uint8_t *out,
-			     size_t cap, size_t *pos)
+                             size_t cap, size_t *pos)
 {
 	uint8_t pt[NTS_CLIENT_MAX_PT];
 	size_t pt_len = 0, ct_len, flen;
-	struct siv_ad ad[2] = { { out, *pos }, { r->nonce, NTS_CLIENT_NONCE_LEN } };
+	struct siv_ad ad[2] = {{out, *pos}, {r->nonce, NTS_CLIENT_NONCE_LEN}};
 	uint8_t *a = out + *pos;
 	int err;
 
@@ -83,8 +83,7 @@ static int put_authenticator(const struct nts_client_request *r, struct siv *c2s
 	return 0;
 }
 
-int nts_client_build(const struct nts_client_request *r, struct siv *c2s, uint8_t *out,
-		     size_t cap)
+int nts_client_build(const struct nts_client_request *r, struct siv *c2s, uint8_t *out, size_t cap)
 {
 	size_t pos = NTP_HEADER_LEN;
 	int err;
@@ -154,7 +153,7 @@ static int scan_response(const uint8_t *resp, size_t len, struct resp_fields *f)
 /* Copies the NTS Cookie fields found in the decrypted plaintext. */
 static int take_cookies(const uint8_t *pt, size_t pt_len, struct nts_client_response *out)
 {
-	struct ntp_ef_iter it = { .pkt = pt, .len = pt_len, .pos = 0 };
+	struct ntp_ef_iter it = {.pkt = pt, .len = pt_len, .pos = 0};
 	struct ntp_ef ef;
 	int r;
 
@@ -172,12 +171,12 @@ static int take_cookies(const uint8_t *pt, size_t pt_len, struct nts_client_resp
 }
 
 static int verify_auth(struct siv *s2c, const uint8_t *resp, const struct ntp_ef *auth,
-		       struct nts_client_response *out)
+                       struct nts_client_response *out)
 {
 	uint8_t pt[NTS_CLIENT_MAX_PT];
 	size_t nlen = wire_get16(auth->body), clen = wire_get16(auth->body + 2);
 	const uint8_t *nonce = auth->body + 4, *ct = nonce + pad4(nlen);
-	struct siv_ad ad[2] = { { resp, auth->offset }, { nonce, nlen } };
+	struct siv_ad ad[2] = {{resp, auth->offset}, {nonce, nlen}};
 	int err;
 
 	if (clen < SIV_TAG_LEN || 4 + pad4(nlen) + pad4(clen) > auth->len - 4u)
@@ -192,7 +191,7 @@ static int verify_auth(struct siv *s2c, const uint8_t *resp, const struct ntp_ef
 }
 
 int nts_client_parse(const struct nts_client_request *r, struct siv *s2c, const uint8_t *resp,
-		     size_t len, struct nts_client_response *out)
+                     size_t len, struct nts_client_response *out)
 {
 	struct resp_fields f;
 	int err;
@@ -201,7 +200,8 @@ int nts_client_parse(const struct nts_client_request *r, struct siv *s2c, const 
 	if (len < NTP_HEADER_LEN)
 		return -EINVAL;
 	read_header(resp, &out->hdr);
-	if (ntp_mode(out->hdr.li_vn_mode) != NTP_MODE_SERVER || out->hdr.origin_ts != r->transmit_ts)
+	if (ntp_mode(out->hdr.li_vn_mode) != NTP_MODE_SERVER ||
+	    out->hdr.origin_ts != r->transmit_ts)
 		return -EPROTO;
 	err = scan_response(resp, len, &f);
 	if (err)

@@ -25,24 +25,24 @@
 #define NTS_CLIENT_UID_LEN   32
 #define NTS_CLIENT_NONCE_LEN 16
 /* Largest plaintext (encrypted extension fields) the client builds or accepts. */
-#define NTS_CLIENT_MAX_PT    4096
+#define NTS_CLIENT_MAX_PT 4096
 
 /* What goes into one request. */
 struct nts_client_request {
-	uint64_t transmit_ts;                 /* NTP timestamp (host order) sent as transmit */
-	uint8_t uid[NTS_CLIENT_UID_LEN];      /* Unique Identifier, fresh per request */
-	uint8_t nonce[NTS_CLIENT_NONCE_LEN];  /* authenticator nonce, fresh per request */
-	const uint8_t *cookie;                /* one cookie from NTS-KE or an earlier response */
+	uint64_t transmit_ts;                /* NTP timestamp (host order) sent as transmit */
+	uint8_t uid[NTS_CLIENT_UID_LEN];     /* Unique Identifier, fresh per request */
+	uint8_t nonce[NTS_CLIENT_NONCE_LEN]; /* authenticator nonce, fresh per request */
+	const uint8_t *cookie;               /* one cookie from NTS-KE or an earlier response */
 	size_t cookie_len;
-	unsigned placeholders;                /* Cookie Placeholders outside the authenticator */
-	unsigned enc_placeholders;            /* placeholders inside it (encrypted) */
+	unsigned placeholders;     /* Cookie Placeholders outside the authenticator */
+	unsigned enc_placeholders; /* placeholders inside it (encrypted) */
 };
 
 /* A verified response. */
 struct nts_client_response {
-	bool nak;                 /* an NTS NAK (unauthenticated by nature): redo NTS-KE */
-	struct ntp_header hdr;    /* the header, multi-byte fields converted to host order */
-	unsigned n_cookies;       /* new cookies found in the encrypted fields */
+	bool nak;              /* an NTS NAK (unauthenticated by nature): redo NTS-KE */
+	struct ntp_header hdr; /* the header, multi-byte fields converted to host order */
+	unsigned n_cookies;    /* new cookies found in the encrypted fields */
 	size_t cookie_len[NTS_MAX_NEW_COOKIES];
 	uint8_t cookies[NTS_MAX_NEW_COOKIES][COOKIE_MAX_LEN];
 };
@@ -58,8 +58,7 @@ int nts_client_randomize(struct nts_client_request *r, struct rand_pool *pool);
  * r->enc_placeholders encrypted placeholders (empty when 0).
  * Returns the request length, or -ENOSPC (cap too small), -E2BIG, -EINVAL.
  */
-int nts_client_build(const struct nts_client_request *r, struct siv *c2s, uint8_t *out,
-		     size_t cap);
+int nts_client_build(const struct nts_client_request *r, struct siv *c2s, uint8_t *out, size_t cap);
 
 /*
  * Checks a response to request r: server mode, origin equal to r->transmit_ts, the Unique
@@ -70,7 +69,7 @@ int nts_client_build(const struct nts_client_request *r, struct siv *c2s, uint8_
  * missing or does not verify), or -EINVAL (malformed fields).
  */
 int nts_client_parse(const struct nts_client_request *r, struct siv *s2c, const uint8_t *resp,
-		     size_t len, struct nts_client_response *out);
+                     size_t len, struct nts_client_response *out);
 
 /* A plain 48-byte mode-3 request of `version` (1..4) with the given transmit timestamp.
  * Returns 48, or -ENOSPC / -EINVAL. */

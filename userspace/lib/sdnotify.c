@@ -42,7 +42,7 @@ int sdnotify_send(const char *state)
 	if (fd < 0)
 		return -errno;
 	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&sun,
-		   (socklen_t)alen) < 0)
+	           (socklen_t)alen) < 0)
 		err = -errno;
 	close(fd);
 	return err;

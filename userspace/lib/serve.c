@@ -29,7 +29,7 @@
 #define SERVE_MAX_PT 65536
 
 /* Client AEADs with pre-allocated per-request instances (those siv_new() supports). */
-static const int serve_aeads[] = { SIV_AEAD_CMAC_256, SIV_AEAD_CMAC_512 };
+static const int serve_aeads[] = {SIV_AEAD_CMAC_256, SIV_AEAD_CMAC_512};
 #define SERVE_N_AEADS (sizeof(serve_aeads) / sizeof(serve_aeads[0]))
 
 struct tock_worker_ctx {
@@ -37,21 +37,21 @@ struct tock_worker_ctx {
 	struct tock_worker_stats *stats;
 	const struct tock_clock_cell *clock;
 	bool have_keys;
-	struct keymap_snapshot keys;            /* slots whose instance failed are !valid */
-	struct siv *master[KEYMAP_SLOTS];       /* keyed once per key-map change */
-	struct siv *c2s[SERVE_N_AEADS];         /* per-request keys, re-keyed per request */
+	struct keymap_snapshot keys;      /* slots whose instance failed are !valid */
+	struct siv *master[KEYMAP_SLOTS]; /* keyed once per key-map change */
+	struct siv *c2s[SERVE_N_AEADS];   /* per-request keys, re-keyed per request */
 	struct siv *s2c[SERVE_N_AEADS];
 	struct rand_pool rand;
-	uint8_t pt[SERVE_MAX_PT];               /* decrypted request EFs, then new cookies */
+	uint8_t pt[SERVE_MAX_PT]; /* decrypted request EFs, then new cookies */
 };
 
 /* What one pass over a request's extension fields found. */
 struct nts_scan {
-	unsigned n_nts;    /* NTS fields of any kind: nonzero makes this an NTS request */
+	unsigned n_nts; /* NTS fields of any kind: nonzero makes this an NTS request */
 	unsigned n_uid, n_cookie, n_auth, n_ph;
-	bool after_auth;   /* a field follows the authenticator */
+	bool after_auth; /* a field follows the authenticator */
 	bool ph_len_differs;
-	uint16_t ph_len;   /* length of the first placeholder */
+	uint16_t ph_len; /* length of the first placeholder */
 	struct ntp_ef uid, cookie, auth;
 };
 
@@ -106,8 +106,8 @@ static void count_ts_source(struct tock_worker_ctx *w, const struct tock_rx_meta
 /* ---- worker context ----------------------------------------------------------------- */
 
 struct tock_worker_ctx *tock_worker_new(const struct tock_serve_opts *opts,
-					struct tock_worker_stats *stats,
-					const struct tock_clock_cell *clock)
+                                        struct tock_worker_stats *stats,
+                                        const struct tock_clock_cell *clock)
 {
 	struct tock_worker_ctx *w = calloc(1, sizeof(*w));
 
@@ -188,7 +188,8 @@ int tock_worker_set_keys(struct tock_worker_ctx *w, const struct keymap_snapshot
 		/* A slot that is not in its ring position could never be found by keymap_find. */
 		e = KEYMAP_SLOT_OF(slot->id) == i ? key_slot(w, i, slot) : -EINVAL;
 		if (e) {
-			slot->valid = 0; /* cookies under this key will NAK; the others still work */
+			slot->valid =
+			    0; /* cookies under this key will NAK; the others still work */
 			err = err ? err : e;
 		}
 	}
@@ -272,7 +273,7 @@ static bool parse_auth(const struct ntp_ef *ef, struct nts_auth *a)
 
 /* RFC 8915 §5.7's structural rules; true if the request may go on to the crypto. */
 static bool nts_well_formed(const uint8_t *req, size_t len, const struct nts_scan *s,
-			    struct nts_auth *a)
+                            struct nts_auth *a)
 {
 	if (ntp_version(req[0]) != 4)
 		return false;
@@ -292,7 +293,7 @@ static bool nts_well_formed(const uint8_t *req, size_t len, const struct nts_sca
 
 /* The 48-byte header of a server response, all but the transmit timestamp. */
 static void put_header(uint8_t *resp, const uint8_t *req, const struct tock_clock_status *cs,
-		       const struct tock_rx_meta *rx)
+                       const struct tock_rx_meta *rx)
 {
 	unsigned leap = cs->leap & 3;
 
@@ -317,7 +318,7 @@ static void put_transmit(const struct tock_worker_ctx *w, uint8_t *resp)
 }
 
 static size_t answer_plain(struct tock_worker_ctx *w, const uint8_t *req,
-			   const struct tock_rx_meta *rx, uint8_t *resp, size_t cap)
+                           const struct tock_rx_meta *rx, uint8_t *resp, size_t cap)
 {
 	struct tock_clock_status cs;
 
@@ -335,8 +336,8 @@ static size_t answer_plain(struct tock_worker_ctx *w, const uint8_t *req,
 
 /* NTS NAK (RFC 8915 §5.7): a kiss-o'-death "NTSN" with the UID echoed, no authenticator. */
 static size_t answer_nak(struct tock_worker_ctx *w, const uint8_t *req, const struct nts_scan *s,
-			 enum tock_stat reason, const struct tock_rx_meta *rx, uint8_t *resp,
-			 size_t cap)
+                         enum tock_stat reason, const struct tock_rx_meta *rx, uint8_t *resp,
+                         size_t cap)
 {
 	struct tock_clock_status cs;
 	size_t n = NTP_HEADER_LEN + s->uid.len;
@@ -363,11 +364,12 @@ enum nts_verdict { NTS_OK = 0, NTS_NAK_KEY, NTS_NAK_COOKIE, NTS_NAK_TAG, NTS_DRO
 
 /* Opens the request's cookie into job->keys. NTS_OK, or the NAK's reason. */
 static enum nts_verdict open_cookie(struct tock_worker_ctx *w, const struct nts_scan *s,
-				    struct nts_job *job)
+                                    struct nts_job *job)
 {
 	const uint8_t *ck = s->cookie.body;
 	size_t ck_len = s->cookie.len - 4u;
-	const struct keymap_slot *slot = w->have_keys ? keymap_find(&w->keys, wire_get32(ck)) : NULL;
+	const struct keymap_slot *slot =
+	    w->have_keys ? keymap_find(&w->keys, wire_get32(ck)) : NULL;
 	const struct keymap_slot *cur = &w->keys.slots[w->keys.current_slot % KEYMAP_SLOTS];
 
 	/* Without a current key no new cookie could be issued: the client must redo NTS-KE. */
@@ -382,9 +384,9 @@ static enum nts_verdict open_cookie(struct tock_worker_ctx *w, const struct nts_
 
 /* Counts the placeholders among the decrypted fields. NTS_OK or NTS_DROP (malformed). */
 static enum nts_verdict scan_encrypted(struct tock_worker_ctx *w, size_t pt_len,
-				       const struct nts_scan *s, struct nts_job *job)
+                                       const struct nts_scan *s, struct nts_job *job)
 {
-	struct ntp_ef_iter it = { .pkt = w->pt, .len = pt_len, .pos = 0 };
+	struct ntp_ef_iter it = {.pkt = w->pt, .len = pt_len, .pos = 0};
 	struct ntp_ef ef;
 	int r;
 
@@ -401,12 +403,12 @@ static enum nts_verdict scan_encrypted(struct tock_worker_ctx *w, size_t pt_len,
 
 /* Verifies the authenticator with C2S and reads the encrypted fields. */
 static enum nts_verdict check_auth(struct tock_worker_ctx *w, const uint8_t *req,
-				   const struct nts_scan *s, const struct nts_auth *a,
-				   struct nts_job *job)
+                                   const struct nts_scan *s, const struct nts_auth *a,
+                                   struct nts_job *job)
 {
 	int ai = aead_index(job->keys.aead);
 	struct siv *c2s = w->c2s[ai];
-	struct siv_ad ad[2] = { { req, s->auth.offset }, { a->nonce, a->nonce_len } };
+	struct siv_ad ad[2] = {{req, s->auth.offset}, {a->nonce, a->nonce_len}};
 	size_t pt_len = a->ct_len - SIV_TAG_LEN;
 
 	if (pt_len > sizeof(w->pt))
@@ -426,7 +428,7 @@ static enum nts_verdict check_auth(struct tock_worker_ctx *w, const uint8_t *req
 
 /* Seals n new cookie fields into w->pt. Returns the plaintext length, or -errno. */
 static int seal_cookies(struct tock_worker_ctx *w, const struct nts_job *job, unsigned n,
-			const uint8_t *nonces)
+                        const uint8_t *nonces)
 {
 	uint32_t cur = w->keys.current_slot % KEYMAP_SLOTS;
 	size_t pos = 0;
@@ -434,8 +436,8 @@ static int seal_cookies(struct tock_worker_ctx *w, const struct nts_job *job, un
 	for (unsigned i = 0; i < n; i++) {
 		uint8_t *f = w->pt + pos;
 		int clen = cookie_seal(w->master[cur], w->keys.slots[cur].id,
-				       nonces + i * COOKIE_NONCE_LEN, &job->keys, f + 4,
-				       sizeof(w->pt) - pos - 4);
+		                       nonces + i * COOKIE_NONCE_LEN, &job->keys, f + 4,
+		                       sizeof(w->pt) - pos - 4);
 		size_t flen;
 
 		if (clen < 0)
@@ -453,8 +455,7 @@ static int seal_cookies(struct tock_worker_ctx *w, const struct nts_job *job, un
  * How many cookies fit: the response (header, UID, authenticator with n cookie fields) may
  * not exceed `target`. 0 if not even one fits.
  */
-static unsigned cookies_that_fit(size_t auth_off, size_t cookie_field, unsigned want,
-				 size_t target)
+static unsigned cookies_that_fit(size_t auth_off, size_t cookie_field, unsigned want, size_t target)
 {
 	unsigned n = want;
 
@@ -465,11 +466,11 @@ static unsigned cookies_that_fit(size_t auth_off, size_t cookie_field, unsigned 
 
 /* Writes the authenticator at resp + off (length resp_len - off) over n sealed cookies. */
 static int seal_response(struct tock_worker_ctx *w, const struct nts_job *job, uint8_t *resp,
-			 size_t off, size_t resp_len, size_t pt_len, const uint8_t *nonce)
+                         size_t off, size_t resp_len, size_t pt_len, const uint8_t *nonce)
 {
 	uint8_t *a = resp + off;
 	size_t ct_len = SIV_TAG_LEN + pt_len;
-	struct siv_ad ad[2] = { { resp, off }, { a + 8, NTS_SERVER_NONCE_LEN } };
+	struct siv_ad ad[2] = {{resp, off}, {a + 8, NTS_SERVER_NONCE_LEN}};
 	size_t used = 8 + NTS_SERVER_NONCE_LEN + ct_len;
 
 	wire_put16(a, NTP_EF_NTS_AUTHENTICATOR);
@@ -486,8 +487,8 @@ static int seal_response(struct tock_worker_ctx *w, const struct nts_job *job, u
 }
 
 static size_t answer_nts(struct tock_worker_ctx *w, const uint8_t *req, size_t len,
-			 const struct nts_scan *s, struct nts_job *job,
-			 const struct tock_rx_meta *rx, uint8_t *resp, size_t cap)
+                         const struct nts_scan *s, struct nts_job *job,
+                         const struct tock_rx_meta *rx, uint8_t *resp, size_t cap)
 {
 	size_t off = NTP_HEADER_LEN + s->uid.len;
 	size_t target = (len <= cap ? len : cap) & ~(size_t)3;
@@ -526,14 +527,14 @@ internal:
 }
 
 static const enum tock_stat nak_stat[] = {
-	[NTS_NAK_KEY] = STAT_NAK_UNKNOWN_KEY,
-	[NTS_NAK_COOKIE] = STAT_NAK_BAD_COOKIE,
-	[NTS_NAK_TAG] = STAT_NAK_BAD_TAG,
+    [NTS_NAK_KEY] = STAT_NAK_UNKNOWN_KEY,
+    [NTS_NAK_COOKIE] = STAT_NAK_BAD_COOKIE,
+    [NTS_NAK_TAG] = STAT_NAK_BAD_TAG,
 };
 
 static size_t serve_nts(struct tock_worker_ctx *w, const uint8_t *req, size_t len,
-			const struct nts_scan *s, const struct tock_rx_meta *rx, uint8_t *resp,
-			size_t cap)
+                        const struct nts_scan *s, const struct tock_rx_meta *rx, uint8_t *resp,
+                        size_t cap)
 {
 	struct nts_auth a;
 	struct nts_job job;
@@ -558,7 +559,7 @@ static size_t serve_nts(struct tock_worker_ctx *w, const uint8_t *req, size_t le
 }
 
 size_t tock_serve(struct tock_worker_ctx *w, const uint8_t *req, size_t len,
-		  const struct tock_rx_meta *rx, uint8_t *resp, size_t cap)
+                  const struct tock_rx_meta *rx, uint8_t *resp, size_t cap)
 {
 	struct nts_scan s;
 	unsigned version;

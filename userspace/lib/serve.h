@@ -18,8 +18,8 @@
 #include "keymap.h"
 #include "stats.h"
 
-#define NTS_MAX_NEW_COOKIES 8  /* 1 + placeholders, capped (RFC 8915 §5.7) */
-#define NTS_UID_MIN_LEN     32
+#define NTS_MAX_NEW_COOKIES  8 /* 1 + placeholders, capped (RFC 8915 §5.7) */
+#define NTS_UID_MIN_LEN      32
 #define NTS_SERVER_NONCE_LEN 16
 
 /* Where the receive timestamp came from (counted as chrony's serverstats does). */
@@ -27,7 +27,7 @@ enum tock_ts_source { TS_SRC_DAEMON = 0, TS_SRC_KERNEL = 1, TS_SRC_HARDWARE = 2 
 
 /* What the transport knows about a received request. */
 struct tock_rx_meta {
-	struct timespec rx_time;      /* receive timestamp, CLOCK_REALTIME */
+	struct timespec rx_time; /* receive timestamp, CLOCK_REALTIME */
 	enum tock_ts_source rx_source;
 	struct sockaddr_storage peer; /* client address (for filters; not used by the codec) */
 };
@@ -47,8 +47,8 @@ struct tock_serve_opts {
  * NULL on failure (no memory, crypto unavailable).
  */
 struct tock_worker_ctx *tock_worker_new(const struct tock_serve_opts *opts,
-					struct tock_worker_stats *stats,
-					const struct tock_clock_cell *clock);
+                                        struct tock_worker_stats *stats,
+                                        const struct tock_clock_cell *clock);
 void tock_worker_free(struct tock_worker_ctx *w);
 
 /* Re-keys the worker's master-key contexts from a snapshot (call when the seq moved). */
@@ -64,6 +64,6 @@ int tock_worker_sync_keys(struct tock_worker_ctx *w, const struct keymap *km);
 /* Fills resp (capacity cap) from a request; returns its length, or 0 to send nothing
  * (every 0 is counted by reason in the worker's stats). */
 size_t tock_serve(struct tock_worker_ctx *w, const uint8_t *req, size_t len,
-		  const struct tock_rx_meta *rx, uint8_t *resp, size_t cap);
+                  const struct tock_rx_meta *rx, uint8_t *resp, size_t cap);
 
 #endif

@@ -53,7 +53,7 @@ int siv_aead(const struct siv *s);
  * writes SIV_TAG_LEN + pt_len bytes to out (out may not overlap pt). 0 or -errno.
  */
 int siv_encrypt(struct siv *s, const struct siv_ad *ad, size_t n_ad, const uint8_t *pt,
-		size_t pt_len, uint8_t *out);
+                size_t pt_len, uint8_t *out);
 
 /*
  * Verifies and decrypts in (SIV_TAG_LEN + pt_len bytes, in_len >= SIV_TAG_LEN) into pt
@@ -61,6 +61,6 @@ int siv_encrypt(struct siv *s, const struct siv_ad *ad, size_t n_ad, const uint8
  * zeroed), or -EINVAL.
  */
 int siv_decrypt(struct siv *s, const struct siv_ad *ad, size_t n_ad, const uint8_t *in,
-		size_t in_len, uint8_t *pt);
+                size_t in_len, uint8_t *pt);
 
 #endif

@@ -27,7 +27,7 @@
 	X(DROP_MODE, "drop_mode", "dropped: not a client (mode 3) request")                        \
 	X(DROP_EF_MALFORMED, "drop_ef_malformed", "dropped: malformed extension fields")           \
 	X(DROP_NTS_MALFORMED, "drop_nts_malformed", "dropped: NTS fields missing or malformed")    \
-	X(DROP_TOO_BIG, "drop_too_big", "dropped: response would not fit the request's size")       \
+	X(DROP_TOO_BIG, "drop_too_big", "dropped: response would not fit the request's size")      \
 	X(DROP_FILTERED, "drop_filtered", "dropped by the userspace filter (XDP off)")             \
 	X(DROP_RATELIMIT, "drop_ratelimit", "dropped by the userspace rate limiter (XDP off)")     \
 	X(TX_ERRORS, "tx_errors", "responses the kernel refused to send")                          \
@@ -44,12 +44,15 @@
 	X(RATELIMIT_LEAKED, "ratelimit_leaked", "over the userspace limit: passed anyway")         \
 	X(ALLOWLISTED, "allowlisted", "requests that bypassed the userspace limiter")
 
+/* The X-macro expansion has no separator; clang-format would misindent what follows. */
+/* clang-format off */
 enum tock_stat {
 #define TOCK_STAT_ENUM(id, name, help) STAT_##id,
 	TOCK_NTP_STATS(TOCK_STAT_ENUM)
 #undef TOCK_STAT_ENUM
 	STAT_COUNT
 };
+/* clang-format on */
 
 /* One worker's counters, written only by that worker. */
 struct tock_worker_stats {
@@ -74,15 +77,17 @@ extern const char *const tock_stat_help[STAT_COUNT];
 	X(AEAD15, "ke_aead_15", "sessions that chose AEAD 15")                                     \
 	X(AEAD17, "ke_aead_17", "sessions that chose AEAD 17")                                     \
 	X(AEAD30, "ke_aead_30", "sessions that chose AEAD 30")                                     \
-	X(ROTATIONS, "ke_key_rotations", "master key rotations")                                 \
+	X(ROTATIONS, "ke_key_rotations", "master key rotations")                                   \
 	X(EVICTED, "ke_evicted_stalled", "connections stalled in the handshake, closed at the cap")
 
+/* clang-format off */
 enum tock_ke_stat {
 #define TOCK_KE_STAT_ENUM(id, name, help) KE_STAT_##id,
 	TOCK_KE_STATS(TOCK_KE_STAT_ENUM)
 #undef TOCK_KE_STAT_ENUM
 	KE_STAT_COUNT
 };
+/* clang-format on */
 
 extern const char *const tock_ke_stat_names[KE_STAT_COUNT];
 extern const char *const tock_ke_stat_help[KE_STAT_COUNT];
@@ -98,20 +103,20 @@ extern const char *const tock_ke_stat_help[KE_STAT_COUNT];
 struct stats_file_hdr {
 	uint64_t magic;
 	uint32_t version;
-	uint32_t n_blocks;    /* worker blocks (1 for tock-ke) */
-	uint32_t n_counters;  /* STAT_COUNT or KE_STAT_COUNT when written */
-	uint32_t pid;         /* the writer, so readers can tell a stale file */
-	int64_t start_time;   /* unix time the writer started */
-	uint32_t key_id;      /* tock-ke: current master key id */
+	uint32_t n_blocks;   /* worker blocks (1 for tock-ke) */
+	uint32_t n_counters; /* STAT_COUNT or KE_STAT_COUNT when written */
+	uint32_t pid;        /* the writer, so readers can tell a stale file */
+	int64_t start_time;  /* unix time the writer started */
+	uint32_t key_id;     /* tock-ke: current master key id */
 	uint32_t reserved;
-	int64_t key_created;  /* tock-ke: unix time the current key was made */
+	int64_t key_created; /* tock-ke: unix time the current key was made */
 } __attribute__((aligned(64)));
 
 struct tock_ke_stats {
 	uint64_t c[KE_STAT_COUNT];
 } __attribute__((aligned(64)));
 
-#define STAT_INC(ws, id) ((ws)->c[STAT_##id]++)
+#define STAT_INC(ws, id)    ((ws)->c[STAT_##id]++)
 #define STAT_ADD(ws, id, n) ((ws)->c[STAT_##id] += (n))
 
 #endif

@@ -88,8 +88,9 @@ static void conn_bio_init(void)
 {
 	BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "tock-ke");
 
-	if (m && BIO_meth_set_write_ex(m, conn_bio_write) && BIO_meth_set_read_ex(m, conn_bio_read) &&
-	    BIO_meth_set_ctrl(m, conn_bio_ctrl) && BIO_meth_set_create(m, conn_bio_create)) {
+	if (m && BIO_meth_set_write_ex(m, conn_bio_write) &&
+	    BIO_meth_set_read_ex(m, conn_bio_read) && BIO_meth_set_ctrl(m, conn_bio_ctrl) &&
+	    BIO_meth_set_create(m, conn_bio_create)) {
 		conn_bio_method = m;
 		return;
 	}
@@ -193,7 +194,7 @@ static int ctx_protocol_setup(SSL_CTX *ctx)
 	 * and reading ahead takes a record's header and body (and the client's
 	 * ChangeCipherSpec, Finished and request) in one read instead of two each. */
 	SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
-	                         SSL_OP_CIPHER_SERVER_PREFERENCE);
+	                             SSL_OP_CIPHER_SERVER_PREFERENCE);
 	SSL_CTX_set_read_ahead(ctx, 1);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
 	if (!SSL_CTX_set_num_tickets(ctx, 0) || !SSL_CTX_set_max_early_data(ctx, 0) ||

@@ -11,9 +11,9 @@
  *
  * The TLS object is made when the connection is accepted, which with TCP_DEFER_ACCEPT is
  * when its first bytes have arrived; connections that never send stay in the kernel until
- * the defer timeout (ntstimeout) and only then cost a TLS object here. At the connection cap, the oldest connection of this thread that is stalled
- * before the end of its handshake makes room for the new one; when there is none, the new
- * one is refused.
+ * the defer timeout (ntstimeout) and only then cost a TLS object here. At the connection cap, the
+ * oldest connection of this thread that is stalled before the end of its handshake makes room for
+ * the new one; when there is none, the new one is refused.
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -196,7 +196,8 @@ static void probe_links(void)
 {
 	int err;
 
-	printf("\ninterfaces (name, ifindex, state, XDP attachment; tock's program is tock_xdp):\n");
+	printf(
+	    "\ninterfaces (name, ifindex, state, XDP attachment; tock's program is tock_xdp):\n");
 	err = linkwatch_list(print_link, NULL);
 	if (err)
 		printf("  cannot list the interfaces: %s\n", strerror(-err));

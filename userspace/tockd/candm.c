@@ -14,13 +14,13 @@
 #define FLOAT_COEF_MAX  ((1 << (FLOAT_COEF_BITS - 1)) - 1)
 
 /* tracking body offsets */
-#define TRK_REF_ID    0
-#define TRK_IP_ADDR   4  /* chrony's IPAddr: 16 address bytes, family(2), pad(2) */
-#define TRK_STRATUM   24
-#define TRK_LEAP      26
-#define TRK_REF_TIME  28 /* sec high, sec low, nsec */
-#define TRK_FLOATS    40 /* nine floats, in struct candm_tracking's order */
-#define TRK_LEN       76
+#define TRK_REF_ID   0
+#define TRK_IP_ADDR  4 /* chrony's IPAddr: 16 address bytes, family(2), pad(2) */
+#define TRK_STRATUM  24
+#define TRK_LEAP     26
+#define TRK_REF_TIME 28 /* sec high, sec low, nsec */
+#define TRK_FLOATS   40 /* nine floats, in struct candm_tracking's order */
+#define TRK_LEN      76
 
 void candm_put16(uint8_t *p, uint16_t v)
 {
@@ -61,7 +61,7 @@ uint32_t candm_float_encode(double x)
 	if (x == 0.0 || isnan(x))
 		return 0;
 	if (isinf(x))
-		x = copysign(1e300, x); /* saturates below */
+		x = copysign(1e300, x);                              /* saturates below */
 	coef = round_near(ldexp(frexp(x, &e), FLOAT_COEF_BITS - 1)); /* |coef| in [2^23, 2^24] */
 	exp = e + 1;
 	if (fabs(coef) > FLOAT_COEF_MAX) {
@@ -93,8 +93,8 @@ double candm_float_decode(uint32_t f)
 
 int candm_parse_request(const uint8_t *p, size_t len, struct candm_request *rq)
 {
-	if (len < CANDM_REQ_HDR_LEN || p[0] != CANDM_VERSION || p[1] != CANDM_PKT_REQUEST ||
-	    p[2] || p[3])
+	if (len < CANDM_REQ_HDR_LEN || p[0] != CANDM_VERSION || p[1] != CANDM_PKT_REQUEST || p[2] ||
+	    p[3])
 		return -EINVAL;
 	rq->command = candm_get16(p + 4);
 	rq->sequence = candm_get32(p + 8);
@@ -103,7 +103,7 @@ int candm_parse_request(const uint8_t *p, size_t len, struct candm_request *rq)
 }
 
 void candm_put_reply_header(uint8_t *p, const struct candm_request *rq, uint16_t reply,
-			    uint16_t status)
+                            uint16_t status)
 {
 	memset(p, 0, CANDM_RPY_HDR_LEN);
 	p[0] = CANDM_VERSION;
@@ -147,9 +147,9 @@ void candm_put_tracking(uint8_t *p, const struct candm_tracking *t)
 
 void candm_get_tracking(const uint8_t *p, struct candm_tracking *t)
 {
-	double *dst[9] = {&t->correction,     &t->last_offset, &t->rms_offset,
-			  &t->freq_ppm,       &t->resid_freq_ppm, &t->skew_ppm,
-			  &t->root_delay,     &t->root_dispersion, &t->update_interval};
+	double *dst[9] = {&t->correction, &t->last_offset,     &t->rms_offset,
+	                  &t->freq_ppm,   &t->resid_freq_ppm,  &t->skew_ppm,
+	                  &t->root_delay, &t->root_dispersion, &t->update_interval};
 	uint32_t sec_hi = candm_get32(p + TRK_REF_TIME);
 
 	memset(t, 0, sizeof(*t));
@@ -158,7 +158,7 @@ void candm_get_tracking(const uint8_t *p, struct candm_tracking *t)
 	t->leap = candm_get16(p + TRK_LEAP);
 	/* 0x7fffffff in the high word marks a 32-bit time (chrony's TV_NOHIGHSEC) */
 	t->ref_time.tv_sec = (time_t)(((uint64_t)(sec_hi == 0x7fffffff ? 0 : sec_hi) << 32) |
-				      candm_get32(p + TRK_REF_TIME + 4));
+	                              candm_get32(p + TRK_REF_TIME + 4));
 	t->ref_time.tv_nsec = candm_get32(p + TRK_REF_TIME + 8) % 1000000000u;
 	for (int i = 0; i < 9; i++)
 		*dst[i] = candm_float_decode(candm_get32(p + TRK_FLOATS + 4 * i));
@@ -182,7 +182,7 @@ size_t candm_tracking_request(uint8_t *buf, size_t cap, uint32_t sequence)
 }
 
 int candm_parse_tracking_reply(const uint8_t *p, size_t len, uint32_t sequence,
-			       struct candm_tracking *t)
+                               struct candm_tracking *t)
 {
 	if (len < CANDM_RPY_HDR_LEN || p[0] != CANDM_VERSION || p[1] != CANDM_PKT_REPLY ||
 	    candm_get16(p + 4) != CANDM_REQ_TRACKING || candm_get32(p + 16) != sequence)

@@ -18,11 +18,11 @@
 #include <stdint.h>
 #include <time.h>
 
-#define CANDM_VERSION      6
-#define CANDM_PKT_REQUEST  1
-#define CANDM_PKT_REPLY    2
-#define CANDM_REQ_HDR_LEN  20
-#define CANDM_RPY_HDR_LEN  28
+#define CANDM_VERSION     6
+#define CANDM_PKT_REQUEST 1
+#define CANDM_PKT_REPLY   2
+#define CANDM_REQ_HDR_LEN 20
+#define CANDM_RPY_HDR_LEN 28
 
 #define CANDM_REQ_N_SOURCES    14
 #define CANDM_REQ_TRACKING     33
@@ -34,23 +34,23 @@
 #define CANDM_RPY_SERVER_STATS3 24 /* chrony 4.2–4.3: eleven 32-bit counters */
 #define CANDM_RPY_SERVER_STATS4 25 /* chrony 4.4+: 64-bit counters, timestamp sources */
 
-#define CANDM_STT_SUCCESS  0
-#define CANDM_STT_INVALID  3
+#define CANDM_STT_SUCCESS 0
+#define CANDM_STT_INVALID 3
 
 /* Reply (and so padded request) lengths. */
-#define CANDM_N_SOURCES_LEN  (CANDM_RPY_HDR_LEN + 4)
-#define CANDM_TRACKING_LEN   (CANDM_RPY_HDR_LEN + 76)
-#define CANDM_STATS3_LEN     (CANDM_RPY_HDR_LEN + 11 * 4)
-#define CANDM_STATS4_LEN     (CANDM_RPY_HDR_LEN + 21 * 8)
-#define CANDM_NULL_LEN       CANDM_RPY_HDR_LEN
+#define CANDM_N_SOURCES_LEN (CANDM_RPY_HDR_LEN + 4)
+#define CANDM_TRACKING_LEN  (CANDM_RPY_HDR_LEN + 76)
+#define CANDM_STATS3_LEN    (CANDM_RPY_HDR_LEN + 11 * 4)
+#define CANDM_STATS4_LEN    (CANDM_RPY_HDR_LEN + 21 * 8)
+#define CANDM_NULL_LEN      CANDM_RPY_HDR_LEN
 
 /* What chronyd's tracking report says (and what tockd's own tracking reply says). */
 struct candm_tracking {
 	uint32_t ref_id;
 	uint16_t stratum;
-	uint16_t leap;          /* 0 normal, 1 insert, 2 delete, 3 unsynchronised */
+	uint16_t leap; /* 0 normal, 1 insert, 2 delete, 3 unsynchronised */
 	struct timespec ref_time;
-	double correction;      /* seconds */
+	double correction; /* seconds */
 	double last_offset;
 	double rms_offset;
 	double freq_ppm;
@@ -78,7 +78,7 @@ int candm_parse_request(const uint8_t *p, size_t len, struct candm_request *rq);
 
 /* Writes a reply header for rq with the given reply code and status. */
 void candm_put_reply_header(uint8_t *p, const struct candm_request *rq, uint16_t reply,
-			    uint16_t status);
+                            uint16_t status);
 
 /* Tracking report body (76 bytes at p, after the reply header). */
 void candm_put_tracking(uint8_t *p, const struct candm_tracking *t);
@@ -99,7 +99,7 @@ size_t candm_tracking_request(uint8_t *buf, size_t cap, uint32_t sequence);
  * 0, or -EINVAL (malformed / not ours), -EIO (chronyd answered with an error status).
  */
 int candm_parse_tracking_reply(const uint8_t *p, size_t len, uint32_t sequence,
-			       struct candm_tracking *t);
+                               struct candm_tracking *t);
 
 /* Big-endian field access. */
 void candm_put16(uint8_t *p, uint16_t v);

@@ -64,7 +64,7 @@ void clock_chronyd_send(struct clock_source *cs)
 	if (sendto(cs->fd, req, len, 0, (struct sockaddr *)&cs->chronyd, sizeof(cs->chronyd)) < 0) {
 		if (cs->failures++ % 60 == 0)
 			log_warn("chronyd at %s: %s (serving unsynchronised until it answers)",
-				 cs->chronyd.sun_path, strerror(errno));
+			         cs->chronyd.sun_path, strerror(errno));
 	}
 }
 

@@ -17,8 +17,9 @@ void clock_kernel_status(const struct tock_conf *conf, struct candm_tracking *tr
 		trk->leap = CLOCK_LEAP_UNSYNC;
 		return;
 	}
-	trk->leap = (tx.status & STA_INS) ? CLOCK_LEAP_INSERT
-		    : (tx.status & STA_DEL) ? CLOCK_LEAP_DELETE : CLOCK_LEAP_NONE;
+	trk->leap = (tx.status & STA_INS)   ? CLOCK_LEAP_INSERT
+	            : (tx.status & STA_DEL) ? CLOCK_LEAP_DELETE
+	                                    : CLOCK_LEAP_NONE;
 	trk->stratum = (uint16_t)conf->stratum;
 	trk->ref_id = clock_refid_from_string(conf->refid);
 	/* maxerror (µs) is the kernel's bound on the clock's error, grown by 500 ppm since the

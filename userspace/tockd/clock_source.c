@@ -65,7 +65,7 @@ int clock_source_open(struct clock_source *cs, const struct tock_conf *conf)
 	err = clock_chronyd_open(cs, conf->chronyd_socket);
 	if (err)
 		log_err("clock follow chronyd: cannot bind a client socket next to %s: %s",
-			conf->chronyd_socket, strerror(-err));
+		        conf->chronyd_socket, strerror(-err));
 	return err;
 }
 
@@ -97,7 +97,7 @@ static void static_report(const struct tock_conf *conf, struct candm_tracking *t
 
 /* The report for the configured mode; leap 3 when nothing trustworthy is known. */
 static void current_report(struct clock_source *cs, const struct tock_conf *conf,
-			   struct candm_tracking *trk, int32_t *tai)
+                           struct candm_tracking *trk, int32_t *tai)
 {
 	struct timex tx = {0};
 
@@ -126,7 +126,7 @@ static void current_report(struct clock_source *cs, const struct tock_conf *conf
 }
 
 void clock_source_status(struct clock_source *cs, const struct tock_conf *conf,
-			 struct tock_clock_status *st, struct candm_tracking *trk)
+                         struct tock_clock_status *st, struct candm_tracking *trk)
 {
 	int32_t tai = 0;
 

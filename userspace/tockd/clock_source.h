@@ -26,21 +26,21 @@
 #include "clock.h"
 #include "conf.h"
 
-#define CLOCK_CHRONYD_TIMEOUT 4.0  /* seconds without a tracking report → unsynchronised */
+#define CLOCK_CHRONYD_TIMEOUT 4.0   /* seconds without a tracking report → unsynchronised */
 #define CLOCK_PHI             15e-6 /* dispersion growth, seconds per second (RFC 5905) */
 
 struct clock_source {
-	int mode;                 /* enum conf_clock_mode */
+	int mode; /* enum conf_clock_mode */
 	int8_t precision;
 	/* chronyd */
 	int fd;
 	char local_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	struct sockaddr_un chronyd;
 	uint32_t seq;
-	int have;                 /* a report has been received */
+	int have; /* a report has been received */
 	struct candm_tracking last;
-	struct timespec last_at;  /* CLOCK_MONOTONIC when it arrived */
-	unsigned failures;        /* for rate-limited logging */
+	struct timespec last_at; /* CLOCK_MONOTONIC when it arrived */
+	unsigned failures;       /* for rate-limited logging */
 };
 
 /* Prepares the source (for chronyd: binds the client socket while still privileged). 0 or
@@ -58,7 +58,7 @@ void clock_source_input(struct clock_source *cs);
 
 /* The status to publish now, and the same as a chronyc tracking report. */
 void clock_source_status(struct clock_source *cs, const struct tock_conf *conf,
-			 struct tock_clock_status *st, struct candm_tracking *trk);
+                         struct tock_clock_status *st, struct candm_tracking *trk);
 
 void clock_source_close(struct clock_source *cs);
 

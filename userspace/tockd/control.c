@@ -74,18 +74,20 @@ void control_serve(struct tockd *d)
 	for (int i = 0; i < CONTROL_BATCH && d->ctl_fd >= 0; i++) {
 		struct sockaddr_un from;
 		socklen_t fromlen = sizeof(from);
-		ssize_t n = recvfrom(d->ctl_fd, req, sizeof(req), MSG_TRUNC, (struct sockaddr *)&from,
-				     &fromlen);
+		ssize_t n = recvfrom(d->ctl_fd, req, sizeof(req), MSG_TRUNC,
+		                     (struct sockaddr *)&from, &fromlen);
 		size_t len;
 
 		if (n < 0)
 			return;
 		d->cmd_hits++;
 		build_view(d, &v);
-		len = (size_t)n > sizeof(req) ? 0 : control_reply(req, (size_t)n, &v, rpy, sizeof(rpy));
+		len = (size_t)n > sizeof(req) ? 0
+		                              : control_reply(req, (size_t)n, &v, rpy, sizeof(rpy));
 		/* an unbound sender has no address to answer to */
 		if (!len || fromlen <= sizeof(sa_family_t) ||
-		    sendto(d->ctl_fd, rpy, len, MSG_DONTWAIT, (struct sockaddr *)&from, fromlen) < 0)
+		    sendto(d->ctl_fd, rpy, len, MSG_DONTWAIT, (struct sockaddr *)&from, fromlen) <
+		        0)
 			d->cmd_drops++;
 	}
 }

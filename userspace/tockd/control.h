@@ -30,8 +30,8 @@ struct control_view {
  * drop a malformed request. Serverstats uses chrony 4.4's 64-bit format when the request is
  * padded for it, else the 4.2/4.3 one.
  */
-size_t control_reply(const uint8_t *req, size_t req_len, const struct control_view *v,
-		     uint8_t *out, size_t cap);
+size_t control_reply(const uint8_t *req, size_t req_len, const struct control_view *v, uint8_t *out,
+                     size_t cap);
 
 struct tockd;
 

@@ -6,15 +6,30 @@
 
 /* chrony's serverstats fields in wire order; -1 is a reserved word. */
 static const int stats_order[] = {
-	MCF_NTP_HITS,  MCF_NKE_HITS,  MCF_CMD_HITS,    MCF_NTP_DROPS,  MCF_NKE_DROPS,
-	MCF_CMD_DROPS, MCF_LOG_DROPS, MCF_AUTH_HITS,   MCF_INTERLEAVED, MCF_TS_HELD,
-	MCF_TS_SPAN,   MCF_DAEMON_RX, MCF_DAEMON_TX,   MCF_KERNEL_RX,  MCF_KERNEL_TX,
-	MCF_HW_RX,     MCF_HW_TX,     -1,              -1,             -1,
-	-1,
+    MCF_NTP_HITS,
+    MCF_NKE_HITS,
+    MCF_CMD_HITS,
+    MCF_NTP_DROPS,
+    MCF_NKE_DROPS,
+    MCF_CMD_DROPS,
+    MCF_LOG_DROPS,
+    MCF_AUTH_HITS,
+    MCF_INTERLEAVED,
+    MCF_TS_HELD,
+    MCF_TS_SPAN,
+    MCF_DAEMON_RX,
+    MCF_DAEMON_TX,
+    MCF_KERNEL_RX,
+    MCF_KERNEL_TX,
+    MCF_HW_RX,
+    MCF_HW_TX,
+    -1,
+    -1,
+    -1,
+    -1,
 };
 
-static size_t put_stats3(uint8_t *out, const struct candm_request *rq,
-			 const struct control_view *v)
+static size_t put_stats3(uint8_t *out, const struct candm_request *rq, const struct control_view *v)
 {
 	candm_put_reply_header(out, rq, CANDM_RPY_SERVER_STATS3, CANDM_STT_SUCCESS);
 	for (int i = 0; i < 11; i++) /* 32-bit counters wrap, as chronyd's own do */
@@ -22,18 +37,17 @@ static size_t put_stats3(uint8_t *out, const struct candm_request *rq,
 	return CANDM_STATS3_LEN;
 }
 
-static size_t put_stats4(uint8_t *out, const struct candm_request *rq,
-			 const struct control_view *v)
+static size_t put_stats4(uint8_t *out, const struct candm_request *rq, const struct control_view *v)
 {
 	candm_put_reply_header(out, rq, CANDM_RPY_SERVER_STATS4, CANDM_STT_SUCCESS);
 	for (int i = 0; i < 21; i++)
 		candm_put64(out + CANDM_RPY_HDR_LEN + 8 * i,
-			    stats_order[i] < 0 ? 0 : v->chrony[stats_order[i]]);
+		            stats_order[i] < 0 ? 0 : v->chrony[stats_order[i]]);
 	return CANDM_STATS4_LEN;
 }
 
 static size_t put_server_stats(uint8_t *out, size_t cap, const struct candm_request *rq,
-			       const struct control_view *v)
+                               const struct control_view *v)
 {
 	if (rq->len >= CANDM_STATS4_LEN && cap >= CANDM_STATS4_LEN)
 		return put_stats4(out, rq, v);
@@ -43,7 +57,7 @@ static size_t put_server_stats(uint8_t *out, size_t cap, const struct candm_requ
 }
 
 static size_t put_tracking(uint8_t *out, size_t cap, const struct candm_request *rq,
-			   const struct control_view *v)
+                           const struct control_view *v)
 {
 	if (rq->len < CANDM_TRACKING_LEN || cap < CANDM_TRACKING_LEN)
 		return 0;
@@ -61,8 +75,8 @@ static size_t put_n_sources(uint8_t *out, size_t cap, const struct candm_request
 	return CANDM_N_SOURCES_LEN;
 }
 
-size_t control_reply(const uint8_t *req, size_t req_len, const struct control_view *v,
-		     uint8_t *out, size_t cap)
+size_t control_reply(const uint8_t *req, size_t req_len, const struct control_view *v, uint8_t *out,
+                     size_t cap)
 {
 	struct candm_request rq;
 

@@ -27,7 +27,7 @@ static int writer_alive(uint32_t pid)
 
 /* Copies tock-ke's header and counters for a moment, if tock-ke is running. */
 static int read_ke_stats(const struct tockd *d, struct stats_file_hdr *hdr,
-			 struct tock_ke_stats *out)
+                         struct tock_ke_stats *out)
 {
 	char path[CONF_PATH_MAX + 16];
 	size_t len = sizeof(struct stats_file_hdr) + sizeof(struct tock_ke_stats);
@@ -71,7 +71,7 @@ void tockd_counters_read(const struct tockd *d, struct tockd_counters *c)
 
 	memset(c, 0, sizeof(*c));
 	in->workers = (const struct tock_worker_stats *)((const uint8_t *)d->stats_map +
-							 sizeof(struct stats_file_hdr));
+	                                                 sizeof(struct stats_file_hdr));
 	in->n_workers = (unsigned)d->n_workers;
 	in->start_time = d->start_time;
 	if (read_ke_stats(d, &kh, &c->ke)) {

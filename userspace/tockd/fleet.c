@@ -41,8 +41,8 @@ int fleet_start(struct tockd *d)
 	d->fleet_km.writable = 1;
 	fleet_publish(d);
 	log_notice("fleet keys from %s (rotation every %u s): current key id %08x; the key map "
-		   "of tock-ke is not used", d->conf.ntskeyseed, d->fleet->rotate,
-		   keyring_current(d->fleet)->id);
+	           "of tock-ke is not used",
+	           d->conf.ntskeyseed, d->fleet->rotate, keyring_current(d->fleet)->id);
 	return 0;
 }
 

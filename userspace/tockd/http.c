@@ -79,13 +79,13 @@ int http_pollfds(struct http_server *h, struct pollfd *p)
 
 /* The complete response with a status line and the usual headers, or NULL. */
 static char *response(const char *status, const char *type, const char *body, size_t body_len,
-		      size_t *len)
+                      size_t *len)
 {
 	char head[256];
 	int n = snprintf(head, sizeof(head),
-			 "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
-			 "Connection: close\r\n\r\n",
-			 status, type, body_len);
+	                 "HTTP/1.0 %s\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
+	                 "Connection: close\r\n\r\n",
+	                 status, type, body_len);
 	char *out = malloc((size_t)n + body_len);
 
 	if (!out)
@@ -159,8 +159,8 @@ static void conn_read(struct http_server *h, struct http_conn *c)
 
 static void conn_write(struct http_conn *c)
 {
-	ssize_t n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off,
-			 MSG_NOSIGNAL | MSG_DONTWAIT);
+	ssize_t n =
+	    send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL | MSG_DONTWAIT);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;

@@ -26,7 +26,8 @@ void keys_poll(struct tockd *d)
 	if (stat(path, &st) < 0) {
 		if (!d->keys_logged++)
 			log_notice("no key map at %s yet: NTS requests get NAKs until tock-ke "
-				   "creates it", path);
+			           "creates it",
+			           path);
 		return;
 	}
 	if (atomic_load(&d->keys) && st.st_ino == d->keys_ino)

@@ -26,27 +26,38 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: tockd -f FILE [-n] [-d] [--no-io-uring]\n"
-		   "  -f FILE          configuration file\n"
-		   "  -n               check the configuration and exit\n"
-		   "  -d               stay in the foreground, log to stderr\n"
-		   "  --no-io-uring    use the recvmmsg/sendmmsg transport\n");
+	           "  -f FILE          configuration file\n"
+	           "  -n               check the configuration and exit\n"
+	           "  -d               stay in the foreground, log to stderr\n"
+	           "  --no-io-uring    use the recvmmsg/sendmmsg transport\n");
 }
 
 static int parse_args(struct tockd *d, int argc, char **argv)
 {
 	static const struct option longopts[] = {{"no-io-uring", no_argument, NULL, 'U'},
-						 {"help", no_argument, NULL, 'h'},
-						 {NULL, 0, NULL, 0}};
+	                                         {"help", no_argument, NULL, 'h'},
+	                                         {NULL, 0, NULL, 0}};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "f:ndh", longopts, NULL)) != -1) {
 		switch (c) {
-		case 'f': d->conf_path = optarg; break;
-		case 'n': d->check_only = 1; break;
-		case 'd': d->foreground = 1; break;
-		case 'U': d->no_io_uring = 1; break;
-		case 'h': usage(stdout); exit(0);
-		default: return -EINVAL;
+		case 'f':
+			d->conf_path = optarg;
+			break;
+		case 'n':
+			d->check_only = 1;
+			break;
+		case 'd':
+			d->foreground = 1;
+			break;
+		case 'U':
+			d->no_io_uring = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return -EINVAL;
 		}
 	}
 	return d->conf_path && optind == argc ? 0 : -EINVAL;
@@ -83,9 +94,10 @@ static void reload_warn(const struct tockd *d, const struct tock_conf *new)
 {
 	const struct tock_conf *old = &d->conf;
 
-	if (memcmp(old->listen, new->listen, sizeof(old->listen)) || old->n_listen != new->n_listen ||
-	    old->workers != new->workers || old->io_uring != new->io_uring ||
-	    strcmp(old->rundir, new->rundir) || strcmp(old->controlsocket, new->controlsocket) ||
+	if (memcmp(old->listen, new->listen, sizeof(old->listen)) ||
+	    old->n_listen != new->n_listen || old->workers != new->workers ||
+	    old->io_uring != new->io_uring || strcmp(old->rundir, new->rundir) ||
+	    strcmp(old->controlsocket, new->controlsocket) ||
 	    strcmp(old->chronyd_socket, new->chronyd_socket) ||
 	    old->n_hwtimestamp != new->n_hwtimestamp || old->n_xdp != new->n_xdp ||
 	    memcmp(old->xdp, new->xdp, sizeof(old->xdp)) ||
@@ -93,10 +105,10 @@ static void reload_warn(const struct tockd *d, const struct tock_conf *new)
 	    memcmp(&old->metrics, &new->metrics, sizeof(old->metrics)) ||
 	    strcmp(old->ntskeyseed, new->ntskeyseed) || old->ntsrotate != new->ntsrotate)
 		log_warn("reload: listen/workers/io_uring/rundir/controlsocket/hwtimestamp/xdp "
-			 "interfaces/metrics/ntskeyseed changes need a restart");
+		         "interfaces/metrics/ntskeyseed changes need a restart");
 	if (!d->xdp_filters && filter_changed(old, new))
 		log_warn("reload: ratelimit/allow/deny changes need a restart (the filter runs "
-			 "in userspace)");
+		         "in userspace)");
 }
 
 /* SIGHUP: re-read the file; on error keep running as before. Workers never read the config,
@@ -114,7 +126,7 @@ static void reload(struct tockd *d)
 	tockd_xdp_reload(d, &fresh);
 	if (fresh.clock_mode == CONF_CLOCK_CHRONYD && d->clk.fd < 0)
 		log_warn("reload: clock follow chronyd needs a restart (its socket is bound at "
-			 "start-up); keeping the current clock source");
+		         "start-up); keeping the current clock source");
 	else
 		d->clk.mode = fresh.clock_mode;
 	d->conf.clock_mode = d->clk.mode;
@@ -181,7 +193,8 @@ static void main_loop(struct tockd *d, int sfd)
 		if (mono_ms() >= next) {
 			tick(d);
 			next += 1000;
-			if (next < mono_ms()) /* suspended or stalled: don't catch up tick by tick */
+			if (next <
+			    mono_ms()) /* suspended or stalled: don't catch up tick by tick */
 				next = mono_ms() + 1000;
 		}
 	}
@@ -209,9 +222,10 @@ static void hwts_setup(struct tockd *d)
 
 		if (err)
 			log_warn("hwtimestamp %s: %s; using software timestamps",
-				 d->conf.hwtimestamp[i], strerror(-err));
+			         d->conf.hwtimestamp[i], strerror(-err));
 		else
-			log_info("hwtimestamp %s: NIC receive timestamps on", d->conf.hwtimestamp[i]);
+			log_info("hwtimestamp %s: NIC receive timestamps on",
+			         d->conf.hwtimestamp[i]);
 	}
 }
 

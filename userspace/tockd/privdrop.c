@@ -81,7 +81,7 @@ int privdrop(struct tockd *d)
 	err = tockd_user_ids(d->conf.user, &uid, &gid);
 	if (err && d->foreground) {
 		log_warn("user %s does not exist: running as root (allowed with -d only)",
-			 d->conf.user);
+		         d->conf.user);
 		return 0;
 	}
 	if (err) {
@@ -95,6 +95,7 @@ int privdrop(struct tockd *d)
 	if (err)
 		log_err("cannot drop privileges to %s: %s", d->conf.user, strerror(-err));
 	else
-		log_info("running as %s (uid %u) without capabilities", d->conf.user, (unsigned)uid);
+		log_info("running as %s (uid %u) without capabilities", d->conf.user,
+		         (unsigned)uid);
 	return err;
 }

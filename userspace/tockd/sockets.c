@@ -57,15 +57,15 @@ int sockets_open(struct tockd *d, struct tockd_worker *w)
 		int fd = open_one(&d->conf.listen[i], &ts);
 
 		if (fd < 0) {
-			log_err("listen %s: %s", conf_addr_str(&d->conf.listen[i], buf, sizeof(buf)),
-				strerror(-fd));
+			log_err("listen %s: %s",
+			        conf_addr_str(&d->conf.listen[i], buf, sizeof(buf)), strerror(-fd));
 			sockets_close(w);
 			return fd;
 		}
 		w->fds[w->n_fds++] = fd;
 		if (w->id == 0)
 			log_info("listening on %s (rx timestamps: %s)",
-				 conf_addr_str(&d->conf.listen[i], buf, sizeof(buf)), ts_names[ts]);
+			         conf_addr_str(&d->conf.listen[i], buf, sizeof(buf)), ts_names[ts]);
 	}
 	return 0;
 }

@@ -16,7 +16,8 @@
 
 int stats_file_create(struct tockd *d, int n_workers)
 {
-	size_t len = sizeof(struct stats_file_hdr) + (size_t)n_workers * sizeof(struct tock_worker_stats);
+	size_t len =
+	    sizeof(struct stats_file_hdr) + (size_t)n_workers * sizeof(struct tock_worker_stats);
 	struct stats_file_hdr *h;
 	int fd, err = 0;
 
@@ -51,7 +52,8 @@ int stats_file_create(struct tockd *d, int n_workers)
 struct tock_worker_stats *stats_file_block(struct tockd *d, int i)
 {
 	return (struct tock_worker_stats *)((uint8_t *)d->stats_map +
-					    sizeof(struct stats_file_hdr)) + i;
+	                                    sizeof(struct stats_file_hdr)) +
+	       i;
 }
 
 void stats_file_close(struct tockd *d)

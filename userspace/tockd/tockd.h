@@ -88,7 +88,7 @@ struct tockd {
 	/* userspace filter, shared by workers; NULL if XDP filters. Atomic: the main thread
 	 * turns it on at run time when an interface cannot be (re)attached (xdp.c). */
 	struct tock_filter *_Atomic filter;
-	int xdp_filters;      /* every configured interface is covered: no userspace filter */
+	int xdp_filters; /* every configured interface is covered: no userspace filter */
 	char bpf_dir[CONF_PATH_MAX + 8]; /* where its maps are pinned for tockctl ("" if not) */
 	struct linkwatch *linkwatch;     /* follows the `xdp` interfaces; NULL if not watching */
 	int xdp_failed[CONF_MAX_IFACES]; /* per conf.xdp[i]: ifindex whose attach failed */
@@ -107,11 +107,11 @@ int sockets_open(struct tockd *d, struct tockd_worker *w);
 void sockets_close(struct tockd_worker *w);
 
 /* worker.c */
-int workers_create(struct tockd *d);   /* contexts, sockets, transports (no threads yet) */
-int workers_start(struct tockd *d);    /* threads, pinned */
+int workers_create(struct tockd *d); /* contexts, sockets, transports (no threads yet) */
+int workers_start(struct tockd *d);  /* threads, pinned */
 /* The userspace filter for every worker, unless XDP already filters (d->xdp_filters). */
 int workers_filter_setup(struct tockd *d);
-void workers_stop(struct tockd *d);    /* join and free */
+void workers_stop(struct tockd *d); /* join and free */
 
 /* keys.c: opens the key map when it appears (or is replaced); call once a second. */
 void keys_poll(struct tockd *d);

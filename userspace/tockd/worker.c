@@ -14,7 +14,7 @@
 #include "ntp.h"
 #include "tockd.h"
 
-#define WORKER_POLL_MS     250  /* how soon a worker notices it should stop */
+#define WORKER_POLL_MS      250 /* how soon a worker notices it should stop */
 #define WORKER_RING_ENTRIES 256 /* io_uring SQ size and provided buffers per worker */
 
 /* Once per batch: follow a replaced key map, else re-key only when its sequence moved. */
@@ -39,14 +39,14 @@ static void serve_one(struct tockd_worker *w, struct transport_pkt *p, uint64_t 
 {
 	struct tock_filter *f = w->d->filter;
 	enum filter_reason why = FILTER_R_NONE;
-	enum filter_verdict v = f ? filter_check(f, &p->meta.peer, p->req, p->req_len, now_ns, &why)
-				  : FILTER_PASS;
+	enum filter_verdict v =
+	    f ? filter_check(f, &p->meta.peer, p->req, p->req_len, now_ns, &why) : FILTER_PASS;
 
 	if (f)
 		filter_count(w->stats, v, why);
 	if (v == FILTER_PASS || v == FILTER_LEAK)
-		p->resp_len = tock_serve(w->ctx, p->req, p->req_len, &p->meta, p->resp,
-					 TRANSPORT_PKT_MAX);
+		p->resp_len =
+		    tock_serve(w->ctx, p->req, p->req_len, &p->meta, p->resp, TRANSPORT_PKT_MAX);
 	else if (v == FILTER_KOD)
 		p->resp_len = filter_kod(p->req, p->req_len, p->resp, TRANSPORT_PKT_MAX);
 	else
@@ -86,7 +86,7 @@ static void *worker_main(void *arg)
 
 		if (n < 0) {
 			LOG_RATELIMITED(10, LOG_ERR, "worker %d: receive failed: %s", w->id,
-					strerror(-n));
+			                strerror(-n));
 			usleep(10000); /* never spin on a persistent error */
 			continue;
 		}
@@ -119,15 +119,17 @@ static int pick_cpu(int i)
 
 static int worker_transport(struct tockd *d, struct tockd_worker *w)
 {
-	struct transport_cfg cfg = {.fds = w->fds, .n_fds = w->n_fds, .stats = w->stats,
-				    .hw = d->hw.n ? &d->hw : NULL,
-				    .ring_entries = WORKER_RING_ENTRIES};
+	struct transport_cfg cfg = {.fds = w->fds,
+	                            .n_fds = w->n_fds,
+	                            .stats = w->stats,
+	                            .hw = d->hw.n ? &d->hw : NULL,
+	                            .ring_entries = WORKER_RING_ENTRIES};
 	int err = transport_open(&w->tr, d->tops, &cfg);
 
 	/* the rung is chosen by the first worker; later ones must get the same */
 	if (err && w->id == 0 && d->tops == &uring_transport_ops) {
 		log_warn("io_uring unavailable (%s): using the recvmmsg/sendmmsg fallback",
-			 strerror(-err));
+		         strerror(-err));
 		d->tops = &mmsg_transport_ops;
 		err = transport_open(&w->tr, d->tops, &cfg);
 	}
@@ -157,7 +159,7 @@ static int worker_count(const struct tock_conf *conf)
 		cpu_set_t set;
 
 		n = sched_getaffinity(0, sizeof(set), &set) == 0 ? CPU_COUNT(&set)
-								  : sysconf(_SC_NPROCESSORS_ONLN);
+		                                                 : sysconf(_SC_NPROCESSORS_ONLN);
 	}
 	return n < 1 ? 1 : n > TOCKD_MAX_WORKERS ? TOCKD_MAX_WORKERS : (int)n;
 }
@@ -175,11 +177,11 @@ int workers_create(struct tockd *d)
 		log_err("stats file in %s: %s", d->conf.rundir, strerror(-err));
 		return err;
 	}
-	d->tops = (d->conf.io_uring && !d->no_io_uring) ? &uring_transport_ops
-							 : &mmsg_transport_ops;
+	d->tops =
+	    (d->conf.io_uring && !d->no_io_uring) ? &uring_transport_ops : &mmsg_transport_ops;
 	if (d->tops == &mmsg_transport_ops)
-		log_info("io_uring switched off by %s", d->no_io_uring ? "--no-io-uring"
-								       : "the config");
+		log_info("io_uring switched off by %s",
+		         d->no_io_uring ? "--no-io-uring" : "the config");
 	for (int i = 0; i < d->n_workers; i++) {
 		struct tockd_worker *w = &d->workers[i];
 
@@ -193,7 +195,7 @@ int workers_create(struct tockd *d)
 		}
 	}
 	log_notice("%d worker%s, transport %s", d->n_workers, d->n_workers == 1 ? "" : "s",
-		   d->tops->name);
+	           d->tops->name);
 	return 0;
 }
 
@@ -211,7 +213,7 @@ int workers_filter_setup(struct tockd *d)
 		return -errno;
 	}
 	log_info("filter: in userspace, before the handler%s",
-		 d->conf.ratelimit.enabled ? " (with the rate limiter)" : "");
+	         d->conf.ratelimit.enabled ? " (with the rate limiter)" : "");
 	return 0;
 }
 

@@ -58,7 +58,7 @@ static int rundir_bpffs(const struct tock_conf *conf, char *dir, size_t len)
 	if (mount("bpf", dir, "bpf", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0750") < 0)
 		return -errno;
 	log_info("xdp: %s is not a bpffs; mounted one at %s (tockctl -r finds it there)",
-		 BPF_DIR_DEFAULT, dir);
+	         BPF_DIR_DEFAULT, dir);
 	return 0;
 }
 
@@ -103,7 +103,8 @@ static void filter_ensure(struct tockd *d, const char *ifname)
 	f = filter_new(&d->conf, (unsigned)d->n_workers);
 	if (!f) {
 		log_err("xdp: %s is not filtered in XDP and the userspace filter cannot be "
-			"built: %s", ifname, strerror(errno));
+		        "built: %s",
+		        ifname, strerror(errno));
 		return;
 	}
 	atomic_store(&d->filter, f);
@@ -127,8 +128,8 @@ static int attach_one(struct tockd *d, int i, int ifindex)
 	if (err)
 		filter_ensure(d, c->ifname); /* the loader logged why */
 	else
-		log_notice("xdp: %s appeared (ifindex %d); attached in %s mode", c->ifname,
-			   ifindex, mode_name(mode));
+		log_notice("xdp: %s appeared (ifindex %d); attached in %s mode", c->ifname, ifindex,
+		           mode_name(mode));
 	return err;
 }
 
@@ -151,8 +152,8 @@ static void reconcile(struct tockd *d, int i)
 		if (cur)
 			log_notice("xdp: %s was re-created (ifindex %d, was %d)", name, cur, att);
 		else
-			log_notice("xdp: %s (ifindex %d) is gone; waiting for it to come back", name,
-				   att);
+			log_notice("xdp: %s (ifindex %d) is gone; waiting for it to come back",
+			           name, att);
 	}
 	if (cur)
 		attach_one(d, i, cur);
@@ -211,7 +212,8 @@ static void watch_open(struct tockd *d)
 
 	if (err)
 		log_warn("xdp: cannot watch interfaces (%s); a missing or re-created interface "
-			 "will not be attached", strerror(-err));
+		         "will not be attached",
+		         strerror(-err));
 }
 
 /* Attaches to every configured interface; *waiting gets how many do not exist yet (and are
@@ -230,7 +232,8 @@ static int attach_all(struct tockd *d, int *wanted, int *waiting)
 		err = xdp_loader_attach(d->xdp, name, d->conf.xdp[i].mode, NULL);
 		if (err == -ENODEV && d->linkwatch) {
 			log_notice("xdp: waiting for %s (no such interface yet); filtering in "
-				   "userspace instead meanwhile", name);
+			           "userspace instead meanwhile",
+			           name);
 			(*waiting)++;
 		} else if (err == -ENODEV) {
 			log_warn("xdp: no interface %s", name);
@@ -250,7 +253,8 @@ static void pin_maps(struct tockd *d)
 		err = xdp_loader_pin_maps(d->xdp, d->bpf_dir);
 	if (err) {
 		log_warn("xdp: maps not pinned (%s): tockctl clients/serverstats cannot see the "
-			 "XDP counters; the control socket and metrics still do", strerror(-err));
+		         "XDP counters; the control socket and metrics still do",
+		         strerror(-err));
 		d->bpf_dir[0] = 0;
 		return;
 	}
@@ -288,7 +292,7 @@ void tockd_xdp_start(struct tockd *d)
 	d->xdp_filters = !failed;
 	if (failed > waiting)
 		log_warn("xdp: %d of %d interfaces not attached; the userspace filter runs too",
-			 failed - waiting, wanted);
+		         failed - waiting, wanted);
 	pin_maps(d);
 }
 
@@ -301,7 +305,7 @@ void tockd_xdp_clock(struct tockd *d, const struct tock_clock_status *st)
 	err = xdp_loader_set_clock(d->xdp, st, st->leap != CLOCK_LEAP_UNSYNC);
 	if (err)
 		LOG_RATELIMITED(60, LOG_WARNING, "xdp: cannot update the clock map: %s",
-				strerror(-err));
+		                strerror(-err));
 }
 
 void tockd_xdp_reload(struct tockd *d, const struct tock_conf *fresh)
