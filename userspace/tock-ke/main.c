@@ -11,7 +11,6 @@
  * reloads; worker threads serve the connections (worker.c).
  */
 #include <errno.h>
-#include <getopt.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,18 +23,13 @@
 
 #include "cookie.h"
 #include "ke.h"
+#include "daemon_args.h"
 #include "log.h"
 #include "sdnotify.h"
 #include "tls.h"
 
 #define CERT_CHECK_TICKS 5 /* seconds between looks at the certificate files' mtimes */
 #define AEAD_GCM_SIV     30
-
-struct options {
-	const char *config;
-	int check;
-	int debug;
-};
 
 /* A fingerprint of the certificate and key files, to notice replaced files. */
 struct cert_stamp {
@@ -49,31 +43,6 @@ static void usage(FILE *f)
 	           "  -f FILE  configuration file\n"
 	           "  -n       check the configuration and certificates, then exit\n"
 	           "  -d       debug: foreground, log to stderr\n");
-}
-
-static int parse_args(int argc, char **argv, struct options *o)
-{
-	int opt;
-
-	while ((opt = getopt(argc, argv, "f:ndh")) != -1) {
-		switch (opt) {
-		case 'f':
-			o->config = optarg;
-			break;
-		case 'n':
-			o->check = 1;
-			break;
-		case 'd':
-			o->debug = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			return -EINVAL;
-		}
-	}
-	return o->config && optind == argc ? 0 : -EINVAL;
 }
 
 /* The configured AEADs this build and OpenSSL can serve, in the configured order. */
@@ -402,20 +371,24 @@ static int check_only(const struct tock_conf *conf, const char *path)
 
 int main(int argc, char **argv)
 {
-	struct options o = {0};
+	struct daemon_args o;
 	static struct tock_conf conf;
 	char err[512];
 
-	if (parse_args(argc, argv, &o)) {
+	if (daemon_parse_args(argc, argv, 0, &o)) {
 		usage(stderr);
 		return 2;
 	}
-	log_init("tock-ke", o.debug || o.check, o.debug ? LOG_DEBUG : LOG_INFO);
+	if (o.help) {
+		usage(stdout);
+		return 0;
+	}
+	log_init("tock-ke", o.foreground || o.check_only, o.foreground ? LOG_DEBUG : LOG_INFO);
 	if (conf_load(&conf, o.config, err, sizeof(err))) {
 		fprintf(stderr, "tock-ke: %s\n", err);
 		return 1;
 	}
-	if (o.check)
+	if (o.check_only)
 		return check_only(&conf, o.config);
-	return run(&conf, o.debug);
+	return run(&conf, o.foreground);
 }

@@ -8,7 +8,6 @@
  * follows the key map (or derives the fleet keys) and samples the NIC clocks.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +18,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "daemon_args.h"
 #include "log.h"
 #include "sdnotify.h"
 #include "tockd.h"
@@ -34,33 +34,18 @@ static void usage(FILE *f)
 
 static int parse_args(struct tockd *d, int argc, char **argv)
 {
-	static const struct option longopts[] = {{"no-io-uring", no_argument, NULL, 'U'},
-	                                         {"help", no_argument, NULL, 'h'},
-	                                         {NULL, 0, NULL, 0}};
-	int c;
+	struct daemon_args a;
+	int err = daemon_parse_args(argc, argv, 1, &a);
 
-	while ((c = getopt_long(argc, argv, "f:ndh", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'f':
-			d->conf_path = optarg;
-			break;
-		case 'n':
-			d->check_only = 1;
-			break;
-		case 'd':
-			d->foreground = 1;
-			break;
-		case 'U':
-			d->no_io_uring = 1;
-			break;
-		case 'h':
-			usage(stdout);
-			exit(0);
-		default:
-			return -EINVAL;
-		}
+	if (!err && a.help) {
+		usage(stdout);
+		exit(0);
 	}
-	return d->conf_path && optind == argc ? 0 : -EINVAL;
+	d->conf_path = a.config;
+	d->check_only = a.check_only;
+	d->foreground = a.foreground;
+	d->no_io_uring = a.no_io_uring;
+	return err;
 }
 
 static int64_t mono_ms(void)
