@@ -468,6 +468,15 @@ static void verify_answer(const struct ring *r, const struct cookie_keys *k, con
 
 	memcpy(cr.uid, b->pkt + b->uid_off + 4, NTS_CLIENT_UID_LEN);
 	CHECK_EQ(nts_client_parse(&cr, s2c, resp, n, &out), 0);
+	/* unauthenticated bytes after the authenticator, even shaped as a legacy MAC, are
+	 * refused by the client side */
+	if (n + 20 <= 2048) {
+		uint8_t longer[2048] = {0};
+
+		memcpy(longer, resp, n);
+		CHECK_EQ(nts_client_parse(&cr, s2c, longer, n + 20, &out), -EINVAL);
+		CHECK_EQ(nts_client_parse(&cr, s2c, resp, n, &out), 0);
+	}
 	siv_free(s2c);
 	CHECK(!out.nak);
 	CHECK_EQ(out.n_cookies, want_cookies);

@@ -130,9 +130,12 @@ static int scan_response(const uint8_t *resp, size_t len, struct resp_fields *f)
 	struct ntp_ef ef;
 	int r;
 
+	size_t end = NTP_HEADER_LEN; /* where the last field ended */
+
 	memset(f, 0, sizeof(*f));
 	ntp_ef_iter_init(&it, resp, len);
 	while ((r = ntp_ef_next(&it, &ef)) == 1) {
+		end = ef.offset + ef.len;
 		if (f->auth)
 			f->after_auth = true;
 		if (ef.type == NTP_EF_UNIQUE_ID) {
@@ -145,7 +148,9 @@ static int scan_response(const uint8_t *resp, size_t len, struct resp_fields *f)
 			f->auth = &f->auth_ef;
 		}
 	}
-	if (r < 0 || it.pos != len)
+	/* the iterator skips a trailing legacy MAC; an NTS response has none: bytes after
+	 * the fields would be unauthenticated */
+	if (r < 0 || end != len)
 		return -EINVAL;
 	return 0;
 }
@@ -155,10 +160,13 @@ static int take_cookies(const uint8_t *pt, size_t pt_len, struct nts_client_resp
 {
 	struct ntp_ef_iter it = {.pkt = pt, .len = pt_len, .pos = 0};
 	struct ntp_ef ef;
+	size_t end = 0;
 	int r;
 
 	while ((r = ntp_ef_next(&it, &ef)) == 1) {
 		size_t blen = ef.len - 4u;
+
+		end = ef.offset + ef.len;
 
 		if (ef.type != NTP_EF_NTS_COOKIE || out->n_cookies >= NTS_MAX_NEW_COOKIES)
 			continue;
@@ -167,7 +175,7 @@ static int take_cookies(const uint8_t *pt, size_t pt_len, struct nts_client_resp
 		memcpy(out->cookies[out->n_cookies], ef.body, blen);
 		out->cookie_len[out->n_cookies++] = blen;
 	}
-	return r < 0 ? -EINVAL : 0;
+	return r < 0 || end != pt_len ? -EINVAL : 0; /* no MAC rule inside the plaintext */
 }
 
 static int verify_auth(struct siv *s2c, const uint8_t *resp, const struct ntp_ef *auth,
