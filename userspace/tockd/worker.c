@@ -33,11 +33,11 @@ static void sync_keys(struct tockd_worker *w)
 	tock_worker_sync_keys(w->ctx, km);
 }
 
-/* The userspace filter (when XDP does not filter), then the handler. One outcome counter
+/* The userspace filter f (NULL when XDP filters), then the handler. One outcome counter
  * per request: the filter counts what it stops, tock_serve() counts the rest. */
-static void serve_one(struct tockd_worker *w, struct transport_pkt *p, uint64_t now_ns)
+static void serve_one(struct tockd_worker *w, struct tock_filter *f, struct transport_pkt *p,
+                      uint64_t now_ns)
 {
-	struct tock_filter *f = w->d->filter;
 	enum filter_reason why = FILTER_R_NONE;
 	enum filter_verdict v =
 	    f ? filter_check(f, &p->meta.peer, p->req, p->req_len, now_ns, &why) : FILTER_PASS;
@@ -93,10 +93,13 @@ static void *worker_main(void *arg)
 		if (n == 0)
 			continue;
 		sync_keys(w);
-		uint64_t now = w->d->filter ? mono_ns() : 0;
+		/* once per batch: the main thread may switch the filter on (an interface lost
+		 * its XDP program), and the limiter's clock needs only batch precision */
+		struct tock_filter *f = atomic_load_explicit(&w->d->filter, memory_order_acquire);
+		uint64_t now = f ? mono_ns() : 0;
 
 		for (int i = 0; i < n; i++)
-			serve_one(w, &pkts[i], now);
+			serve_one(w, f, &pkts[i], now);
 		ops->send(&w->tr, pkts, n);
 	}
 	return NULL;
