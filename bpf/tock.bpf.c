@@ -33,12 +33,28 @@ struct {
 	__type(value, struct tock_xdp_config);
 } tock_config SEC(".maps");
 
+/*
+ * The clock is double-buffered: the loader rewrites the entry that is not current, then
+ * points tock_clock_cur at it. A map update copies the value without a lock, so rewriting
+ * a single entry in place could hand a reader a torn mix of two seconds (new leap, old
+ * stratum); a spin lock would serialise every CPU's fast path on one cache line instead.
+ * A reader sees a torn entry only if the loader rewrites the entry it is reading, which
+ * takes two updates during one packet: they are a second apart.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, TOCK_XDP_CLOCK_SLOTS);
+	__type(key, __u32);
+	__type(value, struct tock_xdp_clock);
+} tock_clock SEC(".maps");
+
+/* Index of the current tock_clock entry (0 or 1). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct tock_xdp_clock);
-} tock_clock SEC(".maps");
+	__type(value, __u32);
+} tock_clock_cur SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -445,6 +461,20 @@ static __always_inline int trim_to(struct xdp_md *ctx, __u32 new_len)
 	return 0;
 }
 
+/* The clock entry the loader last published (NULL only if a lookup fails). The index is read
+ * once; its only possible values, 0 and 1, differ in one bit, so even a byte-wise copy by
+ * the map update cannot produce a third value. */
+static __always_inline struct tock_xdp_clock *clock_current(void)
+{
+	__u32 zero = 0, idx;
+	__u32 *cur = bpf_map_lookup_elem(&tock_clock_cur, &zero);
+
+	if (!cur)
+		return NULL;
+	idx = *(volatile __u32 *)cur & (TOCK_XDP_CLOCK_SLOTS - 1);
+	return bpf_map_lookup_elem(&tock_clock, &idx);
+}
+
 /* Current time as a wire-order NTP timestamp from the TAI clock (0 when no clock). */
 static __always_inline __u64 ntp_now(const struct tock_xdp_clock *clk)
 {
@@ -454,8 +484,8 @@ static __always_inline __u64 ntp_now(const struct tock_xdp_clock *clk)
 /* KoD RATE (RFC 5905 §7.4): leap 3, stratum 0, refid "RATE", origin = client transmit. */
 static __always_inline int send_kod(struct xdp_md *ctx, struct pkt *p, struct tock_xdp_stats *st)
 {
-	__u32 zero = 0, new_len;
-	struct tock_xdp_clock *clk = bpf_map_lookup_elem(&tock_clock, &zero);
+	struct tock_xdp_clock *clk = clock_current();
+	__u32 new_len;
 	__u8 *ntp = p->ntp;
 	__u64 org, now;
 
@@ -513,8 +543,7 @@ static __always_inline __u64 rx_time(struct xdp_md *ctx, const struct tock_xdp_c
 static __always_inline int fast_path(struct xdp_md *ctx, struct pkt *p, struct tock_xdp_stats *st,
                                      const int hwts)
 {
-	__u32 zero = 0;
-	struct tock_xdp_clock *clk = bpf_map_lookup_elem(&tock_clock, &zero);
+	struct tock_xdp_clock *clk = clock_current();
 	__u8 *ntp = p->ntp;
 	__u64 rx, org;
 

@@ -87,7 +87,11 @@ struct tock_xdp_config {
 	__u64 full_ns; /* ns to refill an empty bucket: ceil(burst * 1e9 / rate) */
 };
 
-/* The clock map's one element: the fast path's header fields, mirrored from
+/* Entries in the clock map (double buffer; the tock_clock_cur map names the current one).
+ * A power of two: the program masks the index with TOCK_XDP_CLOCK_SLOTS - 1. */
+#define TOCK_XDP_CLOCK_SLOTS 2
+
+/* A clock map element: the fast path's header fields, mirrored from
  * struct tock_clock_status by the loader every second. Multi-byte fields are stored in
  * wire (big-endian) order so the program copies them without swapping. */
 struct tock_xdp_clock {

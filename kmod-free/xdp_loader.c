@@ -45,6 +45,7 @@ struct xdp_loader {
 	struct xdp_attachment att[CONF_MAX_IFACES];
 	int n_att;
 	uint32_t clock_seq;
+	uint32_t clock_cur; /* tock_clock entry the program reads (tock_clock_cur) */
 	char pin_dir[PATH_MAX];
 };
 
@@ -336,9 +337,11 @@ int xdp_loader_attached(const struct xdp_loader *l, const char *ifname, int *mod
 	return -ENOENT;
 }
 
-int xdp_loader_set_clock(struct xdp_loader *l, const struct tock_clock_status *st, int valid)
+/* Fills the clock map value from the status (multi-byte fields in wire order). */
+static void clock_value(struct tock_xdp_clock *c, const struct tock_clock_status *st, int valid,
+                        uint32_t seq)
 {
-	struct tock_xdp_clock c = {
+	*c = (struct tock_xdp_clock){
 	    .valid = valid ? 1 : 0,
 	    .leap = st->leap & 3,
 	    .stratum = st->stratum,
@@ -348,12 +351,34 @@ int xdp_loader_set_clock(struct xdp_loader *l, const struct tock_clock_status *s
 	    .root_dispersion = htonl(st->root_dispersion),
 	    .ref_time = htobe64(st->ref_time),
 	    .tai_offset = st->tai_offset,
-	    .seq = ++l->clock_seq,
+	    .seq = seq,
 	};
-	uint32_t zero = 0;
+}
 
-	return neg_errno(bpf_map__update_elem(l->skel->maps.tock_clock, &zero, sizeof(zero), &c,
-	                                      sizeof(c), BPF_ANY));
+/*
+ * Double buffer (see tock_clock in tock.bpf.c): the entry the program is not reading is
+ * rewritten, then the index is switched to it. The kernel copies an array value with a
+ * plain memcpy, not guaranteed to be a single store, but indices 0 and 1 differ in one bit
+ * of one byte, so a reader sees either the old index or the new one. If the switch fails
+ * the program keeps reading the old, whole entry and the next call rewrites the same one.
+ */
+int xdp_loader_set_clock(struct xdp_loader *l, const struct tock_clock_status *st, int valid)
+{
+	uint32_t zero = 0, next = (l->clock_cur + 1) % TOCK_XDP_CLOCK_SLOTS;
+	struct tock_xdp_clock c;
+	int err;
+
+	clock_value(&c, st, valid, ++l->clock_seq);
+	err = neg_errno(bpf_map__update_elem(l->skel->maps.tock_clock, &next, sizeof(next), &c,
+	                                     sizeof(c), BPF_ANY));
+	if (err)
+		return err;
+	err = neg_errno(bpf_map__update_elem(l->skel->maps.tock_clock_cur, &zero, sizeof(zero),
+	                                     &next, sizeof(next), BPF_ANY));
+	if (err)
+		return err;
+	l->clock_cur = next;
+	return 0;
 }
 
 int xdp_stats_read_fd(int stats_fd, uint64_t out[XDP_STAT_COUNT])

@@ -89,7 +89,8 @@ int xdp_loader_detach(struct xdp_loader *l, const char *ifname);
 int xdp_loader_attached(const struct xdp_loader *l, const char *ifname, int *mode_used);
 
 /* Publishes the clock status to the fast path; valid = 0 makes the program pass every
- * request to tockd. tockd calls this every second. 0 or a negative errno. */
+ * request to tockd. tockd calls this every second (the program reads a double buffer: two
+ * calls must not come closer together than one packet's processing). 0 or a negative errno. */
 int xdp_loader_set_clock(struct xdp_loader *l, const struct tock_clock_status *st, int valid);
 
 /* Sums the per-CPU counters. 0 or a negative errno. */

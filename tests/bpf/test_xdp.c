@@ -686,6 +686,84 @@ static void test_fastpath(void)
 	expect("fast + limiter, over", &s, XDP_DROP, XDP_STAT_RATELIMITED_DROPPED);
 }
 
+/* The current clock index and the stratum of entry i, read from the maps. */
+static uint32_t clock_cur(void)
+{
+	struct tock_bpf *sk = xdp_loader_skel(xl);
+	uint32_t zero = 0, cur = 99;
+
+	bpf_map__lookup_elem(sk->maps.tock_clock_cur, &zero, sizeof(zero), &cur, sizeof(cur), 0);
+	return cur;
+}
+
+static int clock_stratum(uint32_t i)
+{
+	struct tock_bpf *sk = xdp_loader_skel(xl);
+	struct tock_xdp_clock c;
+
+	if (bpf_map__lookup_elem(sk->maps.tock_clock, &i, sizeof(i), &c, sizeof(c), 0))
+		return -1;
+	return c.stratum;
+}
+
+static void set_clock_cur(uint32_t i)
+{
+	struct tock_bpf *sk = xdp_loader_skel(xl);
+	uint32_t zero = 0;
+
+	CHECK_EQ(bpf_map__update_elem(sk->maps.tock_clock_cur, &zero, sizeof(zero), &i, sizeof(i),
+	                              BPF_ANY),
+	         0);
+}
+
+/* Runs a plain request through the fast path and returns the reply's stratum (-1: none). */
+static int fast_stratum(void)
+{
+	struct spec s = req4(0x0a02);
+	uint8_t in[MAXF], out[MAXF];
+	size_t len = build(in, &s);
+	uint32_t olen = 0;
+
+	if (run(in, len, out, &olen) != XDP_TX)
+		return -1;
+	return out[layout_of(&s).ntp + 1];
+}
+
+/* Double buffer: each update writes the other entry and switches the index to it, and the
+ * program answers from whichever entry the index names. */
+static void test_clock_double_buffer(void)
+{
+	struct tock_clock_status other = test_clock;
+	uint32_t cur;
+
+	set_cfg(TOCK_XDP_F_FASTPATH, 0, 0, 0, 0, 32, 64, 0);
+	other.stratum = 9;
+	CHECK_EQ(xdp_loader_set_clock(xl, &test_clock, 1), 0);
+	CHECK_EQ(xdp_loader_set_clock(xl, &other, 1), 0);
+	cur = clock_cur();
+	CHECK(cur < TOCK_XDP_CLOCK_SLOTS, "clock index %u out of range", cur);
+	CHECK_EQ(clock_stratum(cur), 9);
+	CHECK_EQ(clock_stratum(cur ^ 1), 2);
+	CHECK_EQ(fast_stratum(), 9);
+	set_clock_cur(cur ^ 1);
+	CHECK_EQ(fast_stratum(), 2);
+	set_clock_cur(cur);
+	CHECK_EQ(fast_stratum(), 9);
+	/* The next update lands in the entry not read, and becomes current. */
+	CHECK_EQ(xdp_loader_set_clock(xl, &test_clock, 1), 0);
+	CHECK_EQ(clock_cur(), cur ^ 1);
+	CHECK_EQ(clock_stratum(cur), 9);
+	CHECK_EQ(fast_stratum(), 2);
+	/* An invalid entry named by the index stops the fast path, whatever the other holds. */
+	CHECK_EQ(xdp_loader_set_clock(xl, &other, 0), 0);
+	CHECK_EQ(clock_cur(), cur);
+	CHECK_EQ(fast_stratum(), -1);
+	set_clock_cur(cur ^ 1);
+	CHECK_EQ(fast_stratum(), 2);
+	set_clock_cur(cur);
+	CHECK_EQ(xdp_loader_set_clock(xl, &test_clock, 1), 0);
+}
+
 static void test_clients_and_names(void)
 {
 	struct xdp_client c[4];
@@ -839,6 +917,7 @@ int main(int argc, char **argv)
 	test_allowlist();
 	test_kod();
 	test_fastpath();
+	test_clock_double_buffer();
 	test_clients_and_names();
 	if (argc > 1 && !strcmp(argv[1], "bench"))
 		bench();
