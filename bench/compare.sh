@@ -16,12 +16,14 @@
 #   ke     NTS-KE sessions from parallel clients: handshakes/s, server CPU per session
 #   flood  both servers rate-limit per address; one prefix floods while normal clients
 #          ask at a modest rate: the fraction of normal clients' requests answered
+#   fastpath  plain NTP at a fixed rate, tock answering in its XDP program (`xdp fastpath
+#          on`): server CPU per response, the generator's CPU per request, their sum
 #
 # The table (and the raw CSV) goes to stdout and to bench/results/DATE-TIME.md.
 # Short by default (a few minutes); lengthen with the variables below.
 #
 #   BENCH_SERVERS="chronyd tock"   which servers, in order
-#   BENCH_SCENARIOS="ntp nts ke flood"
+#   BENCH_SCENARIOS="ntp nts ke flood fastpath"
 #   BENCH_STEP_S=2 BENCH_STEPS=10 BENCH_MULT=1.5     stepped runs
 #   BENCH_NTP_START=20000 BENCH_NTS_START=5000       first step's rate
 #   BENCH_NTP_FIXED=20000 BENCH_NTS_FIXED=5000 BENCH_FIXED_S=3   fixed-rate runs
@@ -31,6 +33,7 @@
 #   BENCH_TOCK_WORKERS=<CPUs in BENCH_SERVER_CPUS>   tockd workers
 #   BENCH_TOCK_XDP=off|native|generic                tockd's XDP program on the veth (off)
 #   BENCH_FLOOD_XDP=native|generic|off               flood once more with tock's XDP filter
+#   BENCH_FASTPATH_RATE=50000 BENCH_FASTPATH_XDP=native|generic   the fastpath scenario
 #   BENCH_RESULTS=bench/results    where the markdown goes ("" = nowhere)
 #   BENCH_NS=tock-bench            namespace name prefix
 #   B=build                        build directory holding bin/
@@ -41,8 +44,9 @@ B=${B:-build}
 BENCH=$PWD/$B/bin/tock-bench
 TOCKD=$PWD/$B/bin/tockd
 TOCKKE=$PWD/$B/bin/tock-ke
+TOCKCTL=$PWD/$B/bin/tockctl
 SERVERS=${BENCH_SERVERS:-chronyd tock}
-SCENARIOS=${BENCH_SCENARIOS:-ntp nts ke flood}
+SCENARIOS=${BENCH_SCENARIOS:-ntp nts ke flood fastpath}
 STEP_S=${BENCH_STEP_S:-2}
 STEPS=${BENCH_STEPS:-10}
 MULT=${BENCH_MULT:-1.5}
@@ -58,7 +62,10 @@ FLOOD_RATE=${BENCH_FLOOD_RATE:-200000}
 NORMAL_RATE=${BENCH_NORMAL_RATE:-1000}
 TOCK_XDP=${BENCH_TOCK_XDP:-off}
 FLOOD_XDP=${BENCH_FLOOD_XDP:-native}
+FASTPATH_RATE=${BENCH_FASTPATH_RATE:-50000}
+FASTPATH_XDP=${BENCH_FASTPATH_XDP:-native}
 XDP_NOW=$TOCK_XDP # the mode of the tockd being started
+FASTPATH_NOW=0    # whether that tockd answers plain NTP in XDP
 RESULTS=${BENCH_RESULTS-bench/results}
 NS=${BENCH_NS:-tock-bench}
 NS_S=$NS-srv
@@ -88,6 +95,8 @@ FLOOD_PREFIX=198.18.2.0/26 FLOOD_N=62
 WORK=
 XDP_STATE=off
 FLOOD_XDP_STATE=off
+FASTPATH_STATE="not run"
+PASS_OBJ=
 SRV_PIDS=()
 BG_PIDS=()
 declare -A M # metric values: M[server,metric]
@@ -149,6 +158,11 @@ check_tools() {
 		esac
 	done
 	command -v openssl >/dev/null || die "openssl missing"
+	if [[ " $SCENARIOS " == *" fastpath "* ]]; then
+		[[ " $SERVERS " != *" tock "* ]] || [ -x "$TOCKCTL" ] || die "$TOCKCTL missing"
+		[ -f "$B/bpf/tock_pass.bpf.o" ] || command -v clang >/dev/null ||
+			die "fastpath needs $B/bpf/tock_pass.bpf.o or clang to build it"
+	fi
 }
 
 # Client addresses in bulk: one `ip -batch` instead of hundreds of processes.
@@ -274,6 +288,7 @@ start_tock() { # ratelimit: 0|1
 		maxntsconnections 1000
 	EOF
 	[ "$XDP_NOW" != off ] && echo "xdp bs0 $XDP_NOW" >>"$d/tock.conf"
+	[ "$FASTPATH_NOW" = 1 ] && echo "xdp fastpath on" >>"$d/tock.conf"
 	# The same limit as chronyd's ratelimit above: 8/s per address, bursts of 16.
 	[ "$1" = 1 ] && echo "ratelimit rate 8 burst 16 prefix4 32 prefix6 64 leak 1/4" >>"$d/tock.conf"
 	ip netns exec "$NS_S" "${SRV_PIN[@]}" "$TOCKKE" -f "$d/tock.conf" -d >"$d/ke.log" 2>&1 &
@@ -378,6 +393,65 @@ run_flood() { # server [metric-prefix]
 	M[$s,$k-abuse]=$(rows "$s-flood-abuse" | awk -F, '{ printf "%.1f", $5 ? 100 * $6 / $5 : 0 }')
 }
 
+# The do-nothing XDP program for the client side (bpf/tock_pass.bpf.c): make keeps only the
+# skeleton, so the object is built here when the build directory has none.
+pass_obj() {
+	PASS_OBJ=$PWD/$B/bpf/tock_pass.bpf.o
+	[ -f "$PASS_OBJ" ] && return 0
+	PASS_OBJ=$WORK/tock_pass.bpf.o
+	clang -O2 -g -target bpf -I"/usr/include/$(uname -m)-linux-gnu" -c bpf/tock_pass.bpf.c \
+		-o "$PASS_OBJ"
+}
+
+# The fast path's work runs in softirq, which this kind of kernel (no IRQ time accounting)
+# charges to whatever task is running — mostly tock-bench, whose sends run the veth's receive
+# path. So the server's CPU alone says little: the generator's CPU is kept too, for both
+# servers, and the sums compared. (/proc/stat's tick-sampled busy time was tried as the
+# whole machine's share: over a few seconds it varied by a factor of two between runs.)
+fastpath_metrics() { # server
+	read -r "M[$1,fp-srv]" "M[$1,fp-gen]" "M[$1,fp-sum]" "M[$1,fp-loss]" < <(
+		rows "$1-fastpath" | tail -n 1 | awk -F, '{
+			a = $6 > 0 ? $6 : 1
+			printf "%.3f %.3f %.3f %.2f\n", $18, $19, $18 + $19 * $5 / a,
+				$5 ? 100 * ($5 - $6) / $5 : 100 }')
+}
+
+# How many answers came from tockd's XDP program (its counter, read through tockctl). The
+# maps are pinned in a bpffs tockd mounted in its own mount namespace: tockctl runs there.
+fastpath_answered() {
+	nsenter -t "${SRV_PIDS[1]}" -m -n "$TOCKCTL" -r "$WORK/tock/run" serverstats 2>/dev/null |
+		awk '$1 == "xdp_fastpath_answered" { print $3 }'
+}
+
+# Plain NTP at one fixed rate, tock answering in XDP (XDP_TX back out of the veth), chronyd
+# as usual. XDP_TX frames reach a veth's peer only when the peer runs an XDP program too,
+# so the client side gets the do-nothing one for both servers: the answers of both then
+# take the same path into the client namespace.
+run_fastpath() { # server
+	local s=$1 main_state=$XDP_STATE n
+	[ -n "$PASS_OBJ" ] || pass_obj || { log "cannot build the pass program: fastpath skipped"; return; }
+	ip -n "$NS_C" link set dev bc0 xdpdrv obj "$PASS_OBJ" sec xdp || {
+		log "cannot attach the pass program to bc0: fastpath skipped"
+		return
+	}
+	[ "$s" = tock ] && XDP_NOW=$FASTPATH_XDP FASTPATH_NOW=1
+	start_server "$s" 0
+	bench "$s-fastpath" $((FIXED_S + 30)) ntp $SRV --src-prefix $NORMAL_PREFIX --clients 1016 \
+		--sockets 4 --server-pid "$(server_pids)" --rate "$FASTPATH_RATE" --duration "$FIXED_S"
+	fastpath_metrics "$s"
+	if [ "$s" = tock ]; then
+		n=$(fastpath_answered)
+		FASTPATH_STATE="tockd XDP $XDP_STATE, ${n:-no} answers counted by its fast path"
+		log "fastpath: $FASTPATH_STATE"
+		# without the program attached this measured tockd's workers, not the fast path
+		[[ $XDP_STATE == *"not attached"* ]] && unset "M[$s,fp-srv]" "M[$s,fp-gen]" \
+			"M[$s,fp-sum]" "M[$s,fp-loss]"
+		XDP_NOW=$TOCK_XDP FASTPATH_NOW=0 XDP_STATE=$main_state
+	fi
+	stop_servers
+	ip -n "$NS_C" link set dev bc0 xdpdrv off
+}
+
 run_server() { # name
 	local s=$1 sc
 	log "== $s"
@@ -388,6 +462,10 @@ run_server() { # name
 		ke) log "$s: NTS-KE"; run_ke "$s" ;;
 		esac
 	done
+	if [[ " $SCENARIOS " == *" fastpath "* ]]; then
+		log "$s: plain NTP, tock's XDP fast path (${FASTPATH_RATE}/s)"
+		run_fastpath "$s"
+	fi
 	if [[ " $SCENARIOS " == *" flood "* ]]; then
 		log "$s: flood"
 		run_flood "$s"
@@ -431,6 +509,10 @@ ROWS=(
 	"flood;flood-drops;flood: dropped at the server's full socket buffers (/s);lower"
 	"flood;flood-xdp-normal;flood, tock's limit in XDP: normal requests answered (%);higher"
 	"flood;flood-xdp-abuse;flood, tock's limit in XDP: abusive requests answered (%);lower"
+	"fastpath;fp-srv;NTP via XDP fast path: server CPU per response (us);lower"
+	"fastpath;fp-gen;NTP via XDP fast path: generator CPU per request (us);lower"
+	"fastpath;fp-sum;NTP via XDP fast path: total CPU per answer (us);lower"
+	"fastpath;fp-loss;NTP via XDP fast path: loss (%) @ ${FASTPATH_RATE}/s;lower"
 )
 
 print_table() {
@@ -490,6 +572,8 @@ write_results() { # table-file
 			echo "- **other processes were using the CPUs around this run: its numbers are" \
 				"not reliable**"
 		echo "- pinning: servers on CPUs '${SRV_CPUS:-all}', tock-bench on '${CLI_CPUS:-all}'; tockd workers $TOCK_WORKERS, XDP $XDP_STATE (flood scenario's extra run: $FLOOD_XDP_STATE)"
+		[[ " $SCENARIOS " == *" fastpath "* ]] &&
+			echo "- fastpath: ${FASTPATH_RATE}/s for ${FIXED_S}s, a do-nothing XDP program on the client side for both servers; $FASTPATH_STATE"
 		echo "- load: simulated clients from $NORMAL_PREFIX over a veth between two namespaces;" \
 			"steps of ${STEP_S}s from ${NTP_START}/s (NTP) and ${NTS_START}/s (NTS), x$MULT, up to $STEPS steps"
 		echo
@@ -498,6 +582,14 @@ write_results() { # table-file
 		echo "CPU per response is the servers' CPU time (every thread and child process, from"
 		echo "/proc) over the responses received; \">=\" marks a lower bound: tock-bench could"
 		echo "not send faster, or the schedule's last step was reached (the server was not the limit)."
+		[[ " $SCENARIOS " == *" fastpath "* ]] && cat <<-'EOF'
+
+			The XDP fast path answers in softirq, and this kernel has no IRQ time accounting:
+			that work is charged to whichever task runs, mostly tock-bench (its sends run the
+			veth's receive path). "Total CPU per answer" is the servers' CPU per response plus
+			tock-bench's per request, for both servers. Softirqs that run on an idle CPU or
+			in ksoftirqd are in neither.
+		EOF
 		echo
 		echo "<details><summary>raw tock-bench output (CSV)</summary>"
 		echo

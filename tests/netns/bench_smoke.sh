@@ -45,6 +45,7 @@ export B BENCH_SERVERS=tock BENCH_RESULTS=$TMP/results BENCH_NS=tock-bench-smoke
 export BENCH_STEP_S=1 BENCH_STEPS=2 BENCH_MULT=2 BENCH_NTP_START=200 BENCH_NTS_START=100
 export BENCH_NTP_FIXED=200 BENCH_NTS_FIXED=100 BENCH_FIXED_S=1 BENCH_KE_S=1 BENCH_KE_C=2
 export BENCH_FLOOD_S=1 BENCH_FLOOD_RATE=2000 BENCH_NORMAL_RATE=100 BENCH_FLOOD_XDP=off
+export BENCH_FASTPATH_RATE=200
 timeout --kill-after=10 240 bash bench/compare.sh >"$TMP/table" 2>"$TMP/log"
 rc=$?
 cat "$TMP/table"
@@ -59,7 +60,11 @@ while IFS='|' read -r _ label tock _; do
 	[[ $tock =~ ^(\>=)?[0-9]+(\.[0-9]+)?$ ]] || fail "no number for '$label': '$tock'"
 	n=$((n + 1))
 done <"$TMP/table"
-[ $n -eq 14 ] || fail "expected 14 metric rows, parsed $n"
+[ $n -eq 18 ] || fail "expected 18 metric rows, parsed $n"
+# The fastpath rows measured tockd's XDP program, not its workers.
+grep -q "answers counted by its fast path" "$TMP/log" || fail "fastpath scenario did not run"
+grep -q "fastpath: tockd XDP [a-z]*, attached, [1-9][0-9]* answers" "$TMP/log" ||
+	fail "fastpath: nothing answered in XDP: $(grep 'fastpath:' "$TMP/log")"
 
 # At these rates tock answers (nearly) everything, even on a busy machine.
 grep -E 'loss \(%\)' "$TMP/table" | awk -F'|' '$3 + 0 >= 5 { bad = 1 } END { exit !bad }' &&
