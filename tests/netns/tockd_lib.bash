@@ -178,3 +178,17 @@ for w in range(nb):
     print(w, *c)
 PY
 }
+
+# td_wsum NAME: a worker counter (its stats.h name) from RUNDIR/tockd.stats, summed over the
+# workers; the names are read from stats.h so the index never drifts from the layout.
+td_wsum() {
+	python3 - "$TMP/run/tockd.stats" "$1" <<'PY'
+import re, struct, sys
+names = re.findall(r'X\(\w+,\s*"(\w+)"', open("userspace/lib/stats.h").read().split("TOCK_KE_STATS(X)")[0])
+b = open(sys.argv[1], 'rb').read()
+magic, ver, nb, nc = struct.unpack_from('<QIII', b, 0)
+blk = (nc * 8 + 63) // 64 * 64
+i = names.index(sys.argv[2])
+print(sum(struct.unpack_from('<Q', b, 64 + w * blk + 8 * i)[0] for w in range(nb)))
+PY
+}

@@ -71,18 +71,6 @@ wait_xdp() {
 	for _ in $(seq 50); do has_xdp && return 0; sleep 0.1; done
 	fail "no XDP program on lw0 ($1)"
 }
-# wsum NAME: a worker counter (stats.h name) summed over the workers
-wsum() {
-	python3 - "$TMP/run/tockd.stats" "$1" <<'PY'
-import re, struct, sys
-names = re.findall(r'X\(\w+,\s*"(\w+)"', open("userspace/lib/stats.h").read().split("TOCK_KE_STATS(X)")[0])
-b = open(sys.argv[1], 'rb').read()
-magic, ver, nb, nc = struct.unpack_from('<QIII', b, 0)
-blk = (nc * 8 + 63) // 64 * 64
-i = names.index(sys.argv[2])
-print(sum(struct.unpack_from('<Q', b, 64 + w * blk + 8 * i)[0] for w in range(nb)))
-PY
-}
 # xstat NAME: an XDP counter from the pinned maps, through tockctl serverstats --json
 xstat() {
 	"$CTL" -r "$TMP/run" serverstats --json 2>/dev/null |
@@ -100,7 +88,7 @@ PY
 # drops_rise BEFORE: 40 mode 7 packets, all dropped in XDP; the workers' rx stays put
 drops_rise() {
 	local before=$1 rx0 v
-	rx0=$(wsum rx_packets)
+	rx0=$(td_wsum rx_packets)
 	send7 40
 	for _ in $(seq 20); do
 		v=$(xstat xdp_drop_mode_private)
@@ -108,7 +96,7 @@ drops_rise() {
 		sleep 0.1
 	done
 	[ "${v:-0}" -ge $((before + 40)) ] || fail "xdp_drop_mode_private = '$v' (want >= $((before + 40)))"
-	[ "$(wsum rx_packets)" = "$rx0" ] || fail "mode 7 reached the workers"
+	[ "$(td_wsum rx_packets)" = "$rx0" ] || fail "mode 7 reached the workers"
 	echo "ok: 40 mode 7 packets dropped in XDP (xdp_drop_mode_private $before -> $v)"
 }
 # query ADDR [NS]: one mode-3 request; succeeds when a server answer comes back
@@ -209,11 +197,11 @@ ip -n "$NS_C" addr add 198.18.0.2/24 dev lwp0
 ip -n "$NS_S" link set lw0 up
 ip -n "$NS_C" link set lwp0 up
 wait_log "userspace filter runs from now on" 1
-d0=$(wsum drop_mode_private)
+d0=$(td_wsum drop_mode_private)
 send7 40
-for _ in $(seq 20); do [ "$(wsum drop_mode_private)" -ge $((d0 + 40)) ] && break; sleep 0.1; done
-[ "$(wsum drop_mode_private)" -ge $((d0 + 40)) ] ||
-	fail "mode 7 not dropped by the userspace filter ($d0 -> $(wsum drop_mode_private))"
+for _ in $(seq 20); do [ "$(td_wsum drop_mode_private)" -ge $((d0 + 40)) ] && break; sleep 0.1; done
+[ "$(td_wsum drop_mode_private)" -ge $((d0 + 40)) ] ||
+	fail "mode 7 not dropped by the userspace filter ($d0 -> $(td_wsum drop_mode_private))"
 query 198.18.0.1 || fail "no answer to plain NTP through lw0 (userspace filter)"
 ip -n "$NS_S" link set lw0 down && ip -n "$NS_S" link set lw0 up # more events for lw0
 sleep 0.3

@@ -40,18 +40,6 @@ setup() {
 	export TOCK_BPF_DIR=$TMP/bpffs/tock
 }
 
-# wsum NAME: a worker counter (stats.h name) summed over the workers
-wsum() {
-	python3 - "$TMP/run/tockd.stats" "$1" <<'PY'
-import re, struct, sys
-names = re.findall(r'X\(\w+,\s*"(\w+)"', open("userspace/lib/stats.h").read().split("TOCK_KE_STATS(X)")[0])
-b = open(sys.argv[1], 'rb').read()
-magic, ver, nb, nc = struct.unpack_from('<QIII', b, 0)
-blk = (nc * 8 + 63) // 64 * 64
-i = names.index(sys.argv[2])
-print(sum(struct.unpack_from('<Q', b, 64 + w * blk + 8 * i)[0] for w in range(nb)))
-PY
-}
 # xstat NAME: an XDP counter as `tockctl serverstats` prints it (from the pinned maps)
 xstat() { "$CTL" -r "$TMP/run" serverstats 2>/dev/null | awk -v k="$1" '$1 == k { print $3 }'; }
 # send MODE COUNT: NTP packets of that mode from 198.18.0.2
@@ -88,10 +76,10 @@ grep -q "xdp: attached to xs in native mode" "$TMP/tockd.log" || fail "not attac
 grep -q "xdp: maps pinned in $TOCK_BPF_DIR" "$TMP/tockd.log" || fail "maps not pinned"
 has_xdp || fail "ip link shows no XDP program on xs"
 [ -e "$TOCK_BPF_DIR/stats" ] || fail "no pin $TOCK_BPF_DIR/stats"
-rx0=$(wsum rx_packets)
+rx0=$(td_wsum rx_packets)
 send 7 40; send 6 40; send 4 40
 sleep 0.5
-rx1=$(wsum rx_packets)
+rx1=$(td_wsum rx_packets)
 [ "$rx1" = "$rx0" ] || fail "mode 6/7/4 reached the workers: rx $rx0 -> $rx1"
 for k in xdp_drop_mode_private xdp_drop_mode_control xdp_drop_reflection; do
 	v=$(xstat $k)
@@ -105,27 +93,27 @@ drops=$(awk -F': ' '/^NTP packets dropped/ {print $2}' <<<"$a")
 [ "$drops" -ge 120 ] || fail "NTP packets dropped = $drops (want >= 120)"
 echo "ok: chronyc and tockctl agree; NTP packets dropped = $drops"
 cli timeout 10 ntpdig -t 2 $SRV4 >/dev/null 2>&1 || fail "ntpdig (fast path off)"
-[ "$(wsum rx_packets)" -gt "$rx1" ] || fail "fast path off, yet the workers saw no request"
+[ "$(td_wsum rx_packets)" -gt "$rx1" ] || fail "fast path off, yet the workers saw no request"
 echo "ok: fast path off: ntpdig answered by the workers"
 td_chronyd_q $SRV4
-[ "$(wsum nts_answered)" -ge 1 ] || fail "no NTS answer counted"
-echo "ok: NTS through tockd with XDP attached ($(wsum nts_answered) answers)"
+[ "$(td_wsum nts_answered)" -ge 1 ] || fail "no NTS answer counted"
+echo "ok: NTS through tockd with XDP attached ($(td_wsum nts_answered) answers)"
 
 echo "== SIGHUP: xdp fastpath on"
 printf 'xdp fastpath on\n' >>"$TMP/tockd.conf"
 kill -HUP "$TOCKD_PID"
 for _ in $(seq 30); do grep -q "fast path reloaded" "$TMP/tockd.log" && break; sleep 0.1; done
 grep -q "fast path reloaded" "$TMP/tockd.log" || fail "no reload of the XDP config"
-rx2=$(wsum rx_packets)
+rx2=$(td_wsum rx_packets)
 cli timeout 10 ntpdig -t 2 $SRV4 >/dev/null 2>&1 || fail "ntpdig over IPv4 (fast path)"
 cli timeout 10 ntpdig -t 2 -6 $SRV6 >/dev/null 2>&1 || fail "ntpdig over IPv6 (fast path)"
 sleep 0.3
-[ "$(wsum rx_packets)" = "$rx2" ] || fail "fast path on, yet the workers saw requests"
+[ "$(td_wsum rx_packets)" = "$rx2" ] || fail "fast path on, yet the workers saw requests"
 fp=$(xstat xdp_fastpath_answered)
 [ "${fp:-0}" -ge 2 ] || fail "xdp_fastpath_answered = '$fp'"
 echo "ok: ntpdig answered in XDP ($fp), workers' rx stays $rx2"
 td_chronyd_q $SRV4
-echo "ok: NTS still through tockd with the fast path on ($(wsum nts_answered) answers)"
+echo "ok: NTS still through tockd with the fast path on ($(td_wsum nts_answered) answers)"
 
 echo "== SIGKILL detaches"
 kill -9 "$TOCKD_PID"
@@ -145,7 +133,7 @@ sleep 2.5 # two clock-map updates after the drop
 grep -q "cannot update the clock map" "$TMP/tockd.log" && fail "clock map updates fail after the drop"
 drops=$(chronyc -h "$TMP/run/tockd.sock" serverstats | awk -F': ' '/^NTP packets dropped/ {print $2}')
 [ "$drops" -ge 10 ] || fail "control socket (as nobody) reads no XDP drops: '$drops'"
-[ "$(wsum rx_packets)" = 0 ] || fail "the workers saw requests"
+[ "$(td_wsum rx_packets)" = 0 ] || fail "the workers saw requests"
 echo "ok: as nobody: $drops XDP drops via chronyc, fast path answered, clock map updated"
 td_stop
 has_xdp && fail "program still attached after SIGTERM"
@@ -158,7 +146,7 @@ grep -q "xdp: attached to xs in generic mode" "$TMP/tockd.log" || fail "not atta
 send 7 10
 sleep 0.3
 [ "$(xstat xdp_drop_mode_private)" -ge 10 ] || fail "generic: mode 7 not dropped in XDP"
-[ "$(wsum rx_packets)" = 0 ] || fail "generic: mode 7 reached the workers"
+[ "$(td_wsum rx_packets)" = 0 ] || fail "generic: mode 7 reached the workers"
 td_stop
 echo "ok: generic mode filters too"
 td_start "${BASE/xdp xs native/xdp nosuch0 native}"$'\ndeny 198.18.0.2/32'
@@ -167,7 +155,7 @@ grep -q "filter: in userspace" "$TMP/tockd.log" || fail "userspace filter not on
 has_xdp && fail "a program is attached to xs"
 send 3 10
 sleep 0.3
-denied=$(( $(wsum drop_filtered) + $(wsum drop_denied) ))
+denied=$(( $(td_wsum drop_filtered) + $(td_wsum drop_denied) ))
 [ "$denied" -ge 10 ] || fail "deny list not applied in userspace ($denied)"
 td_stop
 echo "ok: without XDP the workers filter ($denied denied)"
