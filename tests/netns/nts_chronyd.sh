@@ -21,15 +21,7 @@ stop_chronyd() { # the pidfile names chronyd itself (its NTS-KE helper exits wit
 }
 td_cleanup_hook() { stop_chronyd; }
 
-KE_CONF="ntslisten $SRV4 4460
-ntslisten $SRV6 4460
-ntsservercert $TMP/srv.pem
-ntsserverkey $TMP/srv.key
-statedir $TMP/state
-ntsthreads 1
-stratum 1
-refid GPS
-workers 2"
+KE_CONF=$(td_nts_conf "ntslisten $SRV6 4460")
 
 stat_sum() { # COUNTER-COLUMN (2 = rx, see stats.h order): summed over workers
 	td_stats | awk -v c="$1" '{s += $c} END {print s + 0}'

@@ -192,3 +192,11 @@ i = names.index(sys.argv[2])
 print(sum(struct.unpack_from('<Q', b, 64 + w * blk + 8 * i)[0] for w in range(nb)))
 PY
 }
+
+# td_nts_conf [MORE-LINES]: the config text of a tockd + tock-ke pair on $SRV4 with the
+# td_make_certs certificate, plus MORE-LINES (pass it to td_conf / td_start).
+td_nts_conf() {
+	printf '%s\n' "workers 2" "stratum 1" "refid GPS" "statedir $TMP/state" \
+		"ntslisten $SRV4 4460" "ntsservercert $TMP/srv.pem" "ntsserverkey $TMP/srv.key" \
+		"ntsthreads 1" "${1:-}"
+}

@@ -23,15 +23,7 @@ chmod 755 "$TMP"
 
 echo "== 1. rotation every 2 s while polling"
 td_make_certs $SRV4
-CONF="workers 2
-stratum 1
-refid GPS
-statedir $TMP/state
-ntslisten $SRV4 4460
-ntsservercert $TMP/srv.pem
-ntsserverkey $TMP/srv.key
-ntsthreads 1
-ntsrotate 2"
+CONF=$(td_nts_conf "ntsrotate 2")
 td_conf "$CONF"
 td_ke_start
 td_start "$CONF"

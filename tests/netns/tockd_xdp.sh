@@ -58,15 +58,7 @@ has_xdp() { ip -n "$NS_S" link show dev xs | grep -q 'prog/xdp'; }
 setup
 chmod 755 "$TMP"
 td_make_certs $SRV4
-BASE="workers 2
-stratum 1
-refid GPS
-statedir $TMP/state
-ntslisten $SRV4 4460
-ntsservercert $TMP/srv.pem
-ntsserverkey $TMP/srv.key
-ntsthreads 1
-xdp xs native"
+BASE=$(td_nts_conf "xdp xs native")
 td_conf "$BASE"
 td_ke_start
 
