@@ -816,21 +816,30 @@ static void test_config_from_conf(void)
 
 /* ---- bench: ns per frame by verdict ---- */
 
-/* Average ns per run with the kernel's own repeat loop (verdicts that leave the frame). */
-static double bench_repeat(const struct spec *s, int want)
+/* One BPF_PROG_TEST_RUN of frame in[0..len) repeated `repeat` times: the kernel's average ns
+ * per run, or -1 if the run failed or gave another verdict than `want`. */
+static double bench_run(const uint8_t *in, size_t len, uint32_t repeat, int want)
 {
-	uint8_t in[MAXF], out[MAXF];
-	size_t len = build(in, s);
+	uint8_t out[MAXF];
 	struct bpf_test_run_opts o = {.sz = sizeof(o),
 	                              .data_in = in,
 	                              .data_size_in = (uint32_t)len,
 	                              .data_out = out,
 	                              .data_size_out = MAXF,
-	                              .repeat = 100000};
+	                              .repeat = repeat};
 
 	if (bpf_prog_test_run_opts(xdp_loader_prog_fd(xl), &o) || (int)o.retval != want)
 		return -1;
 	return o.duration;
+}
+
+/* Average ns per run with the kernel's own repeat loop (verdicts that leave the frame). */
+static double bench_repeat(const struct spec *s, int want)
+{
+	uint8_t in[MAXF];
+	size_t len = build(in, s);
+
+	return bench_run(in, len, 100000, want);
 }
 
 /* XDP_TX verdicts rewrite the frame, so the kernel's repeat loop would time the reply, not
@@ -838,21 +847,16 @@ static double bench_repeat(const struct spec *s, int want)
  * costs beyond its repeat-loop figure (timer and loop overhead). */
 static double bench_single(const struct spec *s, int want, int n)
 {
-	uint8_t in[MAXF], out[MAXF];
+	uint8_t in[MAXF];
 	size_t len = build(in, s);
 	double total = 0;
 
 	for (int i = 0; i < n; i++) {
-		struct bpf_test_run_opts o = {.sz = sizeof(o),
-		                              .data_in = in,
-		                              .data_size_in = (uint32_t)len,
-		                              .data_out = out,
-		                              .data_size_out = MAXF,
-		                              .repeat = 1};
+		double ns = bench_run(in, len, 1, want);
 
-		if (bpf_prog_test_run_opts(xdp_loader_prog_fd(xl), &o) || (int)o.retval != want)
+		if (ns < 0)
 			return -1;
-		total += o.duration;
+		total += ns;
 	}
 	return total / n;
 }
