@@ -52,15 +52,15 @@ static void mmsg_deinit(struct transport *t)
 	t->priv = NULL;
 }
 
-/* Entry i (just received on socket s) as a packet for the worker. */
-static void take_entry(struct transport *t, int s, int i, struct transport_pkt *p)
+/* Entry i (just received on socket s) as a packet for the worker; 0 if it can't be one. */
+static int take_entry(struct transport *t, int s, int i, struct transport_pkt *p)
 {
 	struct mmsg_priv *m = t->priv;
 	struct msghdr *h = &m->hdr[i].msg_hdr;
 
-	if (h->msg_flags & MSG_CTRUNC) /* still served, maybe with a daemon timestamp */
-		STAT_INC(t->cfg.stats, RX_TRUNCATED);
 	transport_parse_cmsgs(h, t->cfg.hw, p);
+	if (transport_check_ctrunc(h->msg_flags, p, t->cfg.stats) < 0)
+		return 0;
 	p->peer_len = h->msg_namelen;
 	memcpy(&p->meta.peer, &m->e[i].name, sizeof(p->meta.peer));
 	p->req = m->e[i].req;
@@ -69,6 +69,7 @@ static void take_entry(struct transport *t, int s, int i, struct transport_pkt *
 	p->resp = m->e[i].resp;
 	p->resp_len = 0;
 	p->priv = (uint32_t)i;
+	return 1;
 }
 
 /*
@@ -100,7 +101,7 @@ static int recv_sock(struct transport *t, int s, struct transport_pkt *pkts, int
 		if (m->hdr[i].msg_hdr.msg_flags & MSG_TRUNC)
 			STAT_INC(t->cfg.stats, RX_TRUNCATED);
 		else
-			take_entry(t, s, i, &pkts[(*n_pkts)++]);
+			*n_pkts += take_entry(t, s, i, &pkts[*n_pkts]);
 	}
 	return n;
 }

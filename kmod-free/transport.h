@@ -115,6 +115,17 @@ void transport_parse_cmsgs(struct msghdr *msg, const struct hwts_set *hw,
                            struct transport_pkt *pkt);
 
 /*
+ * After transport_parse_cmsgs(): 0 if the request can be answered, -1 if its control data was
+ * cut (MSG_CTRUNC in msg_flags) and took the destination address with it. The kernel writes
+ * the timestamp first, so a cut almost always loses pktinfo, and without it the reply would
+ * leave from whatever address routing picks — one the client did not ask. Such requests are
+ * dropped, counted as RX_TRUNCATED; a cut that kept pktinfo is served (daemon stamp) and
+ * counted too.
+ */
+int transport_check_ctrunc(int msg_flags, const struct transport_pkt *pkt,
+                           struct tock_worker_stats *stats);
+
+/*
  * Writes the reply's control data (pktinfo, so the answer leaves from the address the request
  * was sent to) into buf (TRANSPORT_CMSG_SPACE bytes) and sets msg_control/msg_controllen.
  */

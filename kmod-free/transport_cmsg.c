@@ -128,6 +128,15 @@ void transport_parse_cmsgs(struct msghdr *msg, const struct hwts_set *hw, struct
 		clock_gettime(CLOCK_REALTIME, &pkt->meta.rx_time);
 }
 
+int transport_check_ctrunc(int msg_flags, const struct transport_pkt *pkt,
+                           struct tock_worker_stats *stats)
+{
+	if (!(msg_flags & MSG_CTRUNC))
+		return 0;
+	STAT_INC(stats, RX_TRUNCATED);
+	return pkt->local.family ? 0 : -1;
+}
+
 void transport_reply_cmsgs(struct msghdr *msg, const struct transport_local *local, void *buf)
 {
 	struct cmsghdr *c;

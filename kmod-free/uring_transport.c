@@ -220,6 +220,18 @@ static void slot_put(struct uring_priv *u, int i)
 	u->free_head = i;
 }
 
+/* A receive not passed on: its buffer goes straight back to the ring. Returns 0 (no packet). */
+static int drop_recv(struct transport *t, unsigned bid, int count_truncated)
+{
+	struct uring_priv *u = t->priv;
+
+	if (count_truncated)
+		STAT_INC(t->cfg.stats, RX_TRUNCATED);
+	give_buffer(u, bid, 0);
+	io_uring_buf_ring_advance(u->br, 1);
+	return 0;
+}
+
 /* Turns one receive completion into a packet; 0 if it gave none (error, truncation). */
 static int take_recv(struct transport *t, struct io_uring_cqe *cqe, int s, int slot,
                      struct transport_pkt *pkt)
@@ -231,17 +243,13 @@ static int take_recv(struct transport *t, struct io_uring_cqe *cqe, int s, int s
 	    io_uring_recvmsg_validate(buf, cqe->res, &u->recv_msg[s]);
 	struct msghdr m = {0};
 
-	if (!out || (out->flags & MSG_TRUNC)) {
-		STAT_INC(t->cfg.stats, RX_TRUNCATED);
-		give_buffer(u, bid, 0);
-		io_uring_buf_ring_advance(u->br, 1);
-		return 0;
-	}
-	if (out->flags & MSG_CTRUNC) /* still served, maybe with a daemon timestamp */
-		STAT_INC(t->cfg.stats, RX_TRUNCATED);
+	if (!out || (out->flags & MSG_TRUNC))
+		return drop_recv(t, bid, 1);
 	m.msg_control = (uint8_t *)io_uring_recvmsg_name(out) + URING_NAME_LEN;
 	m.msg_controllen = out->controllen;
 	transport_parse_cmsgs(&m, t->cfg.hw, pkt);
+	if (transport_check_ctrunc((int)out->flags, pkt, t->cfg.stats) < 0)
+		return drop_recv(t, bid, 0);
 	pkt->peer_len = out->namelen < URING_NAME_LEN ? out->namelen : URING_NAME_LEN;
 	memcpy(&pkt->meta.peer, io_uring_recvmsg_name(out), pkt->peer_len);
 	pkt->req = io_uring_recvmsg_payload(out, &u->recv_msg[s]);

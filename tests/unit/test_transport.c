@@ -478,8 +478,10 @@ static void test_truncation(const struct transport_ops *ops)
 
 /*
  * Control space for pktinfo alone: the timestamp, which the kernel writes first, is cut
- * (MSG_CTRUNC), so the packet is served with the daemon's stamp and no pktinfo, and the
- * cut message is never read as a timestamp.
+ * (MSG_CTRUNC) and leaves no room for pktinfo. Without the destination address the reply
+ * would leave from the routing's pick, so every such request is counted and dropped — and
+ * the cut message is never read as a timestamp. A following request on a transport with room
+ * enough is served as usual (the drop is per request, not a stuck socket).
  */
 static void test_ctrunc(const struct transport_ops *ops)
 {
@@ -497,21 +499,34 @@ static void test_ctrunc(const struct transport_ops *ops)
 		expect_init(&ex, cl, n_cl, TS_SRC_DAEMON, 0);
 		for (int i = 0; i < n_cl; i++)
 			CHECK_EQ(client_send(&cl[i], (uint32_t)i, 0, REQ_LEN), 0);
-		pump(&t, &ex, n_cl, TRANSPORT_BATCH);
-		CHECK_EQ(ex.seen, n_cl);
+		for (int tries = 0; tries < 40 && st.c[STAT_RX_TRUNCATED] < (uint64_t)n_cl;
+		     tries++) {
+			struct transport_pkt pkts[TRANSPORT_BATCH];
+			int n = t.ops->recv(&t, pkts, TRANSPORT_BATCH, 50);
+
+			CHECK_EQ(n, 0); /* nothing passed on */
+		}
+		CHECK_EQ(ex.seen, 0);
 		CHECK_EQ(st.c[STAT_RX_TRUNCATED], (uint64_t)n_cl);
-		/* without pktinfo the reply's source is the routing's pick: only count them */
 		for (int i = 0; i < n_cl; i++) {
-			uint8_t buf[64];
 			struct pollfd pfd = {.fd = cl[i].fd, .events = POLLIN};
 
-			CHECK(poll(&pfd, 1, DEADLINE_MS) == 1 &&
-			          recv(cl[i].fd, buf, sizeof(buf), 0) == REQ_LEN,
-			      "no reply on client %d", i);
+			CHECK(poll(&pfd, 1, 100) == 0, "client %d got a reply without pktinfo", i);
 		}
 		transport_close(&t);
-		printf("%s: %s control truncation: %llu counted, served with daemon stamps\n",
+		printf("%s: %s control truncation: %llu counted and dropped, none answered\n",
 		       T_NAME, ops->name, (unsigned long long)st.c[STAT_RX_TRUNCATED]);
+	}
+	if (open_tr(&t, ops, &srv, &st, 0, 0) == 0) {
+		expect_init(&ex, cl, n_cl, TS_SRC_KERNEL, 1);
+		for (int i = 0; i < n_cl; i++)
+			CHECK_EQ(client_send(&cl[i], (uint32_t)i, 1, REQ_LEN), 0);
+		pump(&t, &ex, n_cl, TRANSPORT_BATCH);
+		CHECK_EQ(ex.seen, n_cl);
+		CHECK_EQ(st.c[STAT_RX_TRUNCATED], 0);
+		for (int i = 0; i < n_cl; i++)
+			CHECK_EQ(read_replies(&cl[i], 1), 1);
+		transport_close(&t);
 	}
 	clients_close(cl, n_cl);
 	server_close(&srv);
