@@ -187,6 +187,9 @@ keys_check() { # rundir
 	echo "$out" | sed 's/^/     /'
 	[ "$(grep -cE '^[0-3] +[0-9]+ +0x[0-9a-f]{8} +1[57] ' <<<"$out")" = 4 ] &&
 		[ "$(grep -c ' current$' <<<"$out")" = 1 ] || { echo "     not 4 keys, 1 current"; return 1; }
+	# a fresh ring: the current key became current seconds ago, the next one is ahead
+	grep -qE ' 00:00:[0-9]{2} ago +current$' <<<"$out" && grep -qE ' in [0-9d ]*[0-9:]{8} +next$' <<<"$out" ||
+		{ echo "     current key not current for seconds, or next key not ahead"; return 1; }
 	for v in 0 1; do
 		"$BIN/tockctl" -r "$1" keys --export "$TMP/ntskeys.$v" --nks $v >/dev/null || return 1
 		[ "$(stat -c %a "$TMP/ntskeys.$v")" = 600 ] && [ "$(head -n 1 "$TMP/ntskeys.$v")" = NKS$v ] ||

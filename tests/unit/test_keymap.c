@@ -34,7 +34,7 @@ static void make_generation(struct keymap_snapshot *s, uint32_t g)
 		k->id = g * KEYMAP_SLOTS + slot;
 		k->aead = 15;
 		k->valid = 1;
-		k->created = g;
+		k->current_from = g;
 		memset(k->key, (int)(k->id * 31 + 7), sizeof(k->key));
 	}
 	s->current_slot = g % KEYMAP_SLOTS;
@@ -51,7 +51,7 @@ static int snapshot_consistent(const struct keymap_snapshot *s)
 	for (uint32_t slot = 0; slot < KEYMAP_SLOTS; slot++) {
 		const struct keymap_slot *k = &s->slots[slot];
 
-		if (k->id != g * KEYMAP_SLOTS + slot || k->created != g || !k->valid)
+		if (k->id != g * KEYMAP_SLOTS + slot || k->current_from != g || !k->valid)
 			return 0;
 		for (size_t i = 0; i < sizeof(k->key); i++)
 			if (k->key[i] != (uint8_t)(k->id * 31 + 7))

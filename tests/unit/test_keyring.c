@@ -116,6 +116,16 @@ static void test_generate_rotate(void)
 		CHECK(kr.ring.slots[i].id != id, "gone after the third rotation");
 }
 
+/* Every key's current_from sits `rel` rotations from the current key's `t`. */
+static void check_current_from(const struct keyring *kr, time_t t)
+{
+	for (int r = -2; r <= 1; r++)
+		CHECK(kr->ring.slots[rel(kr, r)].current_from == t + (time_t)r * ROT,
+		      "key %+d: current from %lld, want %lld", r,
+		      (long long)kr->ring.slots[rel(kr, r)].current_from,
+		      (long long)(t + (time_t)r * ROT));
+}
+
 static void test_schedule(void)
 {
 	struct keyring kr, before;
@@ -123,15 +133,18 @@ static void test_schedule(void)
 	keyring_init(&kr, ROT);
 	CHECK_EQ(keyring_rotate_if_due(&kr, T0), 1); /* empty ring: generated */
 	CHECK(keyring_current(&kr) != NULL);
+	check_current_from(&kr, T0);
 	CHECK_EQ(keyring_rotate_if_due(&kr, T0 + ROT - 1), 0);
 	before = kr;
 	CHECK_EQ(keyring_rotate_if_due(&kr, T0 + ROT), 1);
 	CHECK_EQ(kr.ring.slots[rel(&kr, 0)].id, before.ring.slots[rel(&before, 1)].id);
 	CHECK_EQ(kr.last_rotation, T0 + ROT);
+	check_current_from(&kr, T0 + ROT);
 	/* slept through two periods and a half: two rotations, phase kept */
 	before = kr;
 	CHECK_EQ(keyring_rotate_if_due(&kr, T0 + 3 * ROT + ROT / 2), 2);
 	CHECK_EQ(kr.last_rotation, T0 + 3 * ROT);
+	check_current_from(&kr, T0 + 3 * ROT);
 	CHECK_EQ(kr.ring.slots[rel(&kr, -1)].id, before.ring.slots[rel(&before, 1)].id);
 	CHECK_EQ(keyring_rotate_if_due(&kr, T0 + 4 * ROT - 1), 0);
 	/* slept for a week: every key replaced, at most four rotations done */
@@ -141,6 +154,11 @@ static void test_schedule(void)
 		for (int j = 0; j < KEYMAP_SLOTS; j++)
 			CHECK(kr.ring.slots[i].id != before.ring.slots[j].id);
 	CHECK_EQ(kr.last_rotation, T0 + 200 * ROT);
+	check_current_from(&kr, T0 + 200 * ROT);
+	/* a forced rotation: the new current key is current from then on */
+	CHECK_EQ(keyring_rotate(&kr, T0 + 200 * ROT + 7), 0);
+	CHECK_EQ(kr.ring.slots[rel(&kr, 0)].current_from, T0 + 200 * ROT + 7);
+	CHECK_EQ(kr.ring.slots[rel(&kr, 1)].current_from, T0 + 201 * ROT + 7);
 	/* clock stepped back: no rotation, the period restarts */
 	CHECK_EQ(keyring_rotate_if_due(&kr, T0), 0);
 	CHECK_EQ(kr.last_rotation, T0);
@@ -195,6 +213,7 @@ static void test_save_load(void)
 	CHECK_EQ(keyring_load(&back, p, T0 + 100), 0);
 	CHECK(same_ring(&kr, &back), "NKS1 round trip");
 	CHECK_EQ(back.last_rotation, T0 + 100 - 42);
+	check_current_from(&back, T0 + 100 - 42); /* what tockctl keys shows and exports */
 	CHECK_EQ(keyring_load(&back, path_in("missing"), T0), -ENOENT);
 
 	/* NKS0 export then import */

@@ -26,9 +26,10 @@
 
 struct keymap_slot {
 	uint32_t id;
-	uint16_t aead;   /* the master key's AEAD: 15 (AES-SIV-CMAC-256) */
-	uint16_t valid;  /* 1 when the slot holds a key */
-	int64_t created; /* unix time the key was generated or derived */
+	uint16_t aead;  /* the master key's AEAD: 15 (AES-SIV-CMAC-256) */
+	uint16_t valid; /* 1 when the slot holds a key */
+	/* unix time the key became the current one (for the next key: becomes, by schedule) */
+	int64_t current_from;
 	uint8_t key[KEYMAP_KEY_MAX];
 };
 

@@ -79,8 +79,9 @@ void keyring_init(struct keyring *kr, uint32_t rotate)
 
 /* ---- random keys ----------------------------------------------------------------------- */
 
-/* A fresh random key for `slot`: 30 random id bits above the slot index. */
-static int random_key(struct keymap_slot *s, unsigned slot, time_t now)
+/* A fresh random key for `slot`, current from `current_from`: 30 random id bits above the slot
+ * index. */
+static int random_key(struct keymap_slot *s, unsigned slot, time_t current_from)
 {
 	uint8_t id[4];
 
@@ -93,7 +94,7 @@ static int random_key(struct keymap_slot *s, unsigned slot, time_t now)
 	s->id = (s->id & ~(uint32_t)(KEYMAP_SLOTS - 1)) | slot;
 	s->aead = KEYRING_AEAD;
 	s->valid = 1;
-	s->created = now;
+	s->current_from = current_from;
 	return 0;
 }
 
@@ -103,8 +104,12 @@ int keyring_generate(struct keyring *kr, time_t now)
 	int err = 0;
 
 	r.current_slot = KEYMAP_SLOTS - 1; /* as chronyd starts; any slot would do */
-	for (unsigned i = 0; i < KEYMAP_SLOTS && !err; i++)
-		err = random_key(&r.slots[i], i, now);
+	for (unsigned i = 0; i < KEYMAP_SLOTS && !err; i++) {
+		/* slot i sits rel places after the current one: -2, -1 (previous), 0, 1 (next) */
+		int rel = (int)((i + KEYMAP_SLOTS + 2 - r.current_slot) % KEYMAP_SLOTS) - 2;
+
+		err = random_key(&r.slots[i], i, now + (time_t)rel * kr->rotate);
+	}
 	if (err) {
 		explicit_bzero(&r, sizeof(r));
 		return err;
@@ -114,12 +119,12 @@ int keyring_generate(struct keyring *kr, time_t now)
 	return 0;
 }
 
-/* One rotation: next becomes current, the oldest slot gets a new next key. */
-static int rotate_once(struct keyring *kr, time_t now)
+/* One rotation at time `at`: next becomes current, the oldest slot gets a new next key. */
+static int rotate_once(struct keyring *kr, time_t at)
 {
 	struct keymap_slot fresh;
 	unsigned oldest = slot_rel(&kr->ring, -2);
-	int err = random_key(&fresh, oldest, now);
+	int err = random_key(&fresh, oldest, at + (time_t)kr->rotate);
 
 	if (err)
 		return err;
@@ -127,6 +132,7 @@ static int rotate_once(struct keyring *kr, time_t now)
 	kr->ring.slots[oldest] = fresh;
 	explicit_bzero(&fresh, sizeof(fresh));
 	kr->ring.current_slot = slot_rel(&kr->ring, 1);
+	kr->ring.slots[kr->ring.current_slot].current_from = at; /* a forced rotation is early */
 	kr->ring.seq++;
 	return 0;
 }
@@ -179,7 +185,7 @@ static int fleet_derive(struct keyring *kr, time_t now)
 		s->id = (uint32_t)(ep << 2) | (uint32_t)(ep & (KEYMAP_SLOTS - 1));
 		s->aead = KEYRING_AEAD;
 		s->valid = 1;
-		s->created = (int64_t)(ep * kr->rotate);
+		s->current_from = (int64_t)(ep * kr->rotate);
 		err = fleet_key(kr, ep, s->key, KEYRING_KEY_LEN);
 	}
 	if (err) {
@@ -317,7 +323,9 @@ int keyring_rotate_if_due(struct keyring *kr, time_t now)
 	/* After KEYMAP_SLOTS rotations every key is new; more would change nothing. */
 	n = periods > KEYMAP_SLOTS ? KEYMAP_SLOTS : (int)periods;
 	for (int i = 0; i < n; i++) {
-		err = rotate_once(kr, now);
+		/* the rotations due (the last n of them), each at its scheduled time */
+		err =
+		    rotate_once(kr, kr->last_rotation + (time_t)(periods - n + 1 + i) * kr->rotate);
 		if (err)
 			return err;
 	}
@@ -603,8 +611,8 @@ static int parse_file(char *buf, const struct keyring *kr, time_t now, struct ke
 		/* Each id is one slot after the line before it (chronyd checks the same). */
 		if (i > 0 && KEYMAP_SLOT_OF(s.id - prev) != 1)
 			return -EINVAL;
-		/* The file runs c-2 .. c+1: key line i is `i - 1` slots after the current one. */
-		s.created = *last_rotation + (time_t)(i - 3) * kr->rotate;
+		/* The file runs c-2 .. c+1: key line i is `i - 2` slots after the current one. */
+		s.current_from = *last_rotation + (time_t)(i - 2) * kr->rotate;
 		r->current_slot = KEYMAP_SLOT_OF(s.id);
 		r->slots[r->current_slot] = s;
 	}

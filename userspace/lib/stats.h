@@ -109,7 +109,7 @@ struct stats_file_hdr {
 	int64_t start_time;  /* unix time the writer started */
 	uint32_t key_id;     /* tock-ke: current master key id */
 	uint32_t reserved;
-	int64_t key_created; /* tock-ke: unix time the current key was made */
+	int64_t key_created; /* tock-ke: unix time the current key became current */
 } __attribute__((aligned(64)));
 
 struct tock_ke_stats {

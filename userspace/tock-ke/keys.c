@@ -29,7 +29,7 @@ static void publish(struct ke_server *srv, const struct keyring *kr)
 	keymap_publish(&srv->km, &kr->ring);
 	if (srv->stats_hdr && cur) {
 		__atomic_store_n(&srv->stats_hdr->key_id, cur->id, __ATOMIC_RELAXED);
-		__atomic_store_n(&srv->stats_hdr->key_created, cur->created, __ATOMIC_RELAXED);
+		__atomic_store_n(&srv->stats_hdr->key_created, cur->current_from, __ATOMIC_RELAXED);
 	}
 }
 

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * `tockctl keys [--export FILE [--nks 0|1]]`: what the key map (RUNDIR/keys) holds — ids,
- * AEADs, ages and which key is current. Key bytes are never printed; --export writes them
- * to FILE (mode 0600) in chrony's ntskeys format, for migrating to or mixing with chronyd.
+ * AEADs, when each became (or becomes) current and which key is current. Key bytes are never
+ * printed; --export writes them to FILE (mode 0600) in chrony's ntskeys format, for migrating to or
+ * mixing with chronyd.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -44,17 +45,18 @@ static int parse_keys_args(int argc, char **argv, struct keys_args *a)
 	return optind < argc ? -1 : 0;
 }
 
-/* "3d 04:05:06" or "-00:00:10" (a "next" key made ahead of time). */
-static const char *fmt_age(long long secs, char *buf, size_t len)
+/* "3d 04:05:06 ago", or "in 00:00:10" for the next key, not current yet. */
+static const char *fmt_since(long long secs, char *buf, size_t len)
 {
-	const char *sign = secs < 0 ? "in " : "";
+	const char *pre = secs < 0 ? "in " : "", *post = secs < 0 ? "" : " ago";
 	long long s = secs < 0 ? -secs : secs;
 
 	if (s >= 86400)
-		snprintf(buf, len, "%s%lldd %02lld:%02lld:%02lld", sign, s / 86400, s / 3600 % 24,
-		         s / 60 % 60, s % 60);
+		snprintf(buf, len, "%s%lldd %02lld:%02lld:%02lld%s", pre, s / 86400, s / 3600 % 24,
+		         s / 60 % 60, s % 60, post);
 	else
-		snprintf(buf, len, "%s%02lld:%02lld:%02lld", sign, s / 3600, s / 60 % 60, s % 60);
+		snprintf(buf, len, "%s%02lld:%02lld:%02lld%s", pre, s / 3600, s / 60 % 60, s % 60,
+		         post);
 	return buf;
 }
 
@@ -67,22 +69,23 @@ static unsigned slot_at(const struct keymap_snapshot *snap, int rel)
 static void print_keys(const char *path, const struct keymap_snapshot *snap, time_t now)
 {
 	static const char *const role[] = {"previous", "previous", "current", "next"};
-	char age[32];
+	char since[48];
 
 	printf("Key map: %s (sequence %llu)\n", path, (unsigned long long)snap->seq);
-	printf("%-4s  %-10s  %-10s  %-4s  %-14s  %s\n", "slot", "id", "id (hex)", "aead", "age",
-	       "role");
+	printf("%-4s  %-10s  %-10s  %-4s  %-18s  %s\n", "slot", "id", "id (hex)", "aead",
+	       "current from", "role");
 	for (int rel = -2; rel <= 1; rel++) {
 		unsigned i = slot_at(snap, rel);
 		const struct keymap_slot *s = &snap->slots[i];
 
 		if (!s->valid) {
-			printf("%-4u  %-10s  %-10s  %-4s  %-14s  %s\n", i, "-", "-", "-", "-",
+			printf("%-4u  %-10s  %-10s  %-4s  %-18s  %s\n", i, "-", "-", "-", "-",
 			       "empty");
 			continue;
 		}
-		printf("%-4u  %-10u  0x%08x  %-4u  %-14s  %s\n", i, s->id, s->id, s->aead,
-		       fmt_age((long long)(now - s->created), age, sizeof(age)), role[rel + 2]);
+		printf("%-4u  %-10u  0x%08x  %-4u  %-18s  %s\n", i, s->id, s->id, s->aead,
+		       fmt_since((long long)(now - s->current_from), since, sizeof(since)),
+		       role[rel + 2]);
 	}
 }
 
@@ -95,8 +98,8 @@ static int export_keys(const struct keymap_snapshot *snap, const struct keys_arg
 		return -ENOMEM;
 	keyring_init(kr, 86400);
 	kr->ring = *snap;
-	/* chrony's file records the current key's age; the map has its creation time. */
-	kr->last_rotation = snap->slots[snap->current_slot].created;
+	/* chrony's file records how long the current key has been current */
+	kr->last_rotation = snap->slots[snap->current_slot].current_from;
 	umask(077);
 	err = keyring_export_chrony(kr, a->export_path, a->nks, now);
 	explicit_bzero(kr, sizeof(*kr));
