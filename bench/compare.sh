@@ -18,12 +18,15 @@
 #          ask at a modest rate: the fraction of normal clients' requests answered
 #   fastpath  plain NTP at a fixed rate, tock answering in its XDP program (`xdp fastpath
 #          on`): server CPU per response, the generator's CPU per request, their sum
+#   nts-afxdp  NTS at the fixed rate once more, tock taking the requests through AF_XDP
+#          (`xdp bs0 native` + `xdp afxdp on`), chronyd through its sockets as always:
+#          server CPU per response, latency p99, loss
 #
 # The table (and the raw CSV) goes to stdout and to bench/results/DATE-TIME.md.
 # Short by default (a few minutes); lengthen with the variables below.
 #
 #   BENCH_SERVERS="chronyd tock"   which servers, in order
-#   BENCH_SCENARIOS="ntp nts ke flood fastpath"
+#   BENCH_SCENARIOS="ntp nts ke flood fastpath nts-afxdp"
 #   BENCH_STEP_S=2 BENCH_STEPS=10 BENCH_MULT=1.5     stepped runs
 #   BENCH_NTP_START=20000 BENCH_NTS_START=5000       first step's rate
 #   BENCH_NTP_FIXED=20000 BENCH_NTS_FIXED=20000 BENCH_FIXED_S=3   fixed-rate runs
@@ -34,6 +37,11 @@
 #   BENCH_TOCK_XDP=off|native|generic                tockd's XDP program on the veth (off)
 #   BENCH_FLOOD_XDP=native|generic|off               flood once more with tock's XDP filter
 #   BENCH_FASTPATH_RATE=50000 BENCH_FASTPATH_XDP=native|generic   the fastpath scenario
+#   BENCH_AFXDP_XDP=native|generic                   how tockd attaches in the nts-afxdp scenario
+#   BENCH_NAPI_THREADED=0|1   1: GRO on and threaded NAPI on both veth ends, so each side's
+#                             receive path runs in its own napi/* kthread; the server side's
+#                             kthread CPU is measured in the ntp/nts/nts-afxdp fixed-rate runs
+#                             and reported per response, for both servers
 #   BENCH_RESULTS=bench/results    where the markdown goes ("" = nowhere)
 #   BENCH_NS=tock-bench            namespace name prefix
 #   B=build                        build directory holding bin/
@@ -46,7 +54,7 @@ TOCKD=$PWD/$B/bin/tockd
 TOCKKE=$PWD/$B/bin/tock-ke
 TOCKCTL=$PWD/$B/bin/tockctl
 SERVERS=${BENCH_SERVERS:-chronyd tock}
-SCENARIOS=${BENCH_SCENARIOS:-ntp nts ke flood fastpath}
+SCENARIOS=${BENCH_SCENARIOS:-ntp nts ke flood fastpath nts-afxdp}
 STEP_S=${BENCH_STEP_S:-2}
 STEPS=${BENCH_STEPS:-10}
 MULT=${BENCH_MULT:-1.5}
@@ -64,6 +72,11 @@ TOCK_XDP=${BENCH_TOCK_XDP:-off}
 FLOOD_XDP=${BENCH_FLOOD_XDP:-native}
 FASTPATH_RATE=${BENCH_FASTPATH_RATE:-50000}
 FASTPATH_XDP=${BENCH_FASTPATH_XDP:-native}
+AFXDP_XDP=${BENCH_AFXDP_XDP:-native}
+NAPI_THREADED=${BENCH_NAPI_THREADED:-0}
+AFXDP_NOW=0       # whether that tockd takes requests through AF_XDP
+AFXDP_STATE="not run"
+SRV_NAPI=()       # the server veth end's napi kthreads (BENCH_NAPI_THREADED=1)
 XDP_NOW=$TOCK_XDP # the mode of the tockd being started
 FASTPATH_NOW=0    # whether that tockd answers plain NTP in XDP
 RESULTS=${BENCH_RESULTS-bench/results}
@@ -194,6 +207,44 @@ setup_net() {
 	ns_s ethtool -K bs0 tx off >/dev/null 2>&1
 	ns_c ethtool -K bc0 tx off >/dev/null 2>&1
 	ns_c ip route get $SRV >/dev/null || die "no route to the server namespace"
+	[ "$NAPI_THREADED" = 1 ] && setup_napi
+	return 0
+}
+
+# The napi kthreads named after a device (their names do not say which namespace).
+napi_pids() { ps -e -o pid=,comm= | awk -v d="napi/$1-" 'index($2, d) == 1 { print $1 }' | sort; }
+
+# Threaded NAPI on both veth ends: a veth runs its receive path in NAPI when GRO (or XDP) is
+# on, and with `threaded` in a kthread of its own instead of the softirq of whichever task
+# sent the frame. The kthreads that appear for bs0 are the server side's receive path.
+setup_napi() {
+	local before
+	before=$(napi_pids bs0)
+	ns_s ethtool -K bs0 gro on >/dev/null && ns_c ethtool -K bc0 gro on >/dev/null ||
+		die "cannot turn GRO on on the veth"
+	ns_s sh -c 'echo 1 >/sys/class/net/bs0/threaded' && ns_c sh -c 'echo 1 >/sys/class/net/bc0/threaded' ||
+		die "cannot make the veth's NAPI threaded"
+	mapfile -t SRV_NAPI < <(comm -13 <(echo "$before") <(napi_pids bs0))
+	[ ${#SRV_NAPI[@]} -gt 0 ] || die "no napi kthread appeared for bs0"
+	log "threaded NAPI: server side's receive path in pid(s) ${SRV_NAPI[*]}"
+}
+
+# CPU ns of the server side's napi kthreads so far (first field of schedstat).
+napi_ns() {
+	local p v s=0
+	for p in "${SRV_NAPI[@]}"; do
+		read -r v _ <"/proc/$p/schedstat" 2>/dev/null && s=$((s + v))
+	done
+	echo $s
+}
+
+# napi_record SERVER KEY RUN NS-BEFORE: the server side's receive-path CPU per response of a
+# fixed-rate run (KEY-napi) and the server's CPU plus it (KEY-total).
+napi_record() {
+	[ "$NAPI_THREADED" = 1 ] || return 0
+	read -r "M[$1,$2-napi]" "M[$1,$2-total]" < <(rows "$3" | tail -n 1 |
+		awk -F, -v ns=$(($(napi_ns) - $4)) '{ r = $6 > 0 ? $6 : 1
+			printf "%.3f %.3f\n", ns / 1000 / r, $18 + ns / 1000 / r }')
 }
 
 make_cert() {
@@ -289,6 +340,7 @@ start_tock() { # ratelimit: 0|1
 	EOF
 	[ "$XDP_NOW" != off ] && echo "xdp bs0 $XDP_NOW" >>"$d/tock.conf"
 	[ "$FASTPATH_NOW" = 1 ] && echo "xdp fastpath on" >>"$d/tock.conf"
+	[ "$AFXDP_NOW" = 1 ] && echo "xdp afxdp on" >>"$d/tock.conf"
 	# The same limit as chronyd's ratelimit above: 8/s per address, bursts of 16.
 	[ "$1" = 1 ] && echo "ratelimit rate 8 burst 16 prefix4 32 prefix6 64 leak 1/4" >>"$d/tock.conf"
 	ip netns exec "$NS_S" "${SRV_PIN[@]}" "$TOCKKE" -f "$d/tock.conf" -d >"$d/ke.log" 2>&1 &
@@ -346,7 +398,7 @@ best_rate() {
 field() { rows "$1" | tail -n 1 | cut -d, -f"$2"; }
 
 run_load() { # server ntp|nts
-	local s=$1 m=$2 start fixed common
+	local s=$1 m=$2 start fixed common ns0
 	start=$([ "$m" = ntp ] && echo "$NTP_START" || echo "$NTS_START")
 	fixed=$([ "$m" = ntp ] && echo "$NTP_FIXED" || echo "$NTS_FIXED")
 	common=("$m" "$SRV" --src-prefix "$NORMAL_PREFIX" --clients 1016 --sockets 4
@@ -355,7 +407,9 @@ run_load() { # server ntp|nts
 	bench "$s-$m-step" $((STEPS * (STEP_S + 2) + 30)) "${common[@]}" --start "$start" \
 		--mult "$MULT" --step-seconds "$STEP_S" --steps "$STEPS" --stop-loss 5
 	M[$s,$m-max]=$(best_rate "$s-$m-step")
+	ns0=$(napi_ns)
 	bench "$s-$m-fixed" $((FIXED_S + 30)) "${common[@]}" --rate "$fixed" --duration "$FIXED_S"
+	napi_record "$s" "$m" "$s-$m-fixed" "$ns0"
 	M[$s,$m-cpu]=$(field "$s-$m-fixed" 18)
 	M[$s,$m-p99]=$(field "$s-$m-fixed" 16)
 	M[$s,$m-loss]=$(rows "$s-$m-fixed" | awk -F, '{ printf "%.2f", $5 ? 100 * ($5 - $6) / $5 : 100 }')
@@ -452,6 +506,39 @@ run_fastpath() { # server
 	ip -n "$NS_C" link set dev bc0 xdpdrv off
 }
 
+# tockd's AF_XDP counters, through tockctl in its mount namespace (as fastpath_answered).
+afxdp_counts() {
+	nsenter -t "${SRV_PIDS[1]}" -m -n "$TOCKCTL" -r "$WORK/tock/run" serverstats 2>/dev/null |
+		awk '$1 == "xdp_redirected_afxdp" { r = $3 } $1 == "afxdp_tx" { t = $3 }
+			END { printf "%s redirected by XDP, %s answered through AF_XDP\n", r + 0, t + 0 }'
+}
+
+# NTS at the fixed rate once more: tock through AF_XDP, chronyd through its sockets (it has
+# nothing else), back to back under the same conditions.
+run_nts_afxdp() { # server
+	local s=$1 main_state=$XDP_STATE ns0
+	[ "$s" = tock ] && XDP_NOW=$AFXDP_XDP AFXDP_NOW=1
+	start_server "$s" 0
+	ns0=$(napi_ns)
+	bench "$s-nts-afxdp" $((FIXED_S + 30)) nts "$SRV" --src-prefix "$NORMAL_PREFIX" \
+		--clients 1016 --sockets 4 --server-pid "$(server_pids)" --ke "$SRV:4460" \
+		--ca "$WORK/cert.pem" --rate "$NTS_FIXED" --duration "$FIXED_S"
+	napi_record "$s" nafx "$s-nts-afxdp" "$ns0"
+	M[$s,nafx-cpu]=$(field "$s-nts-afxdp" 18)
+	M[$s,nafx-p99]=$(field "$s-nts-afxdp" 16)
+	M[$s,nafx-loss]=$(rows "$s-nts-afxdp" | awk -F, '{ printf "%.2f", $5 ? 100 * ($5 - $6) / $5 : 100 }')
+	if [ "$s" = tock ]; then
+		AFXDP_STATE="tockd XDP $XDP_STATE, $(afxdp_counts)"
+		grep -q "afxdp: .* mode" "$WORK/tock/tockd.log" || AFXDP_STATE+=" (no AF_XDP socket!)"
+		log "nts-afxdp: $AFXDP_STATE"
+		# without AF_XDP this measured tockd's socket workers
+		[[ $AFXDP_STATE == *"no AF_XDP"* || $AFXDP_STATE == *" 0 answered"* ]] &&
+			unset "M[$s,nafx-cpu]" "M[$s,nafx-p99]" "M[$s,nafx-loss]"
+		XDP_NOW=$TOCK_XDP AFXDP_NOW=0 XDP_STATE=$main_state
+	fi
+	stop_servers
+}
+
 run_server() { # name
 	local s=$1 sc
 	log "== $s"
@@ -462,6 +549,10 @@ run_server() { # name
 		ke) log "$s: NTS-KE"; run_ke "$s" ;;
 		esac
 	done
+	if [[ " $SCENARIOS " == *" nts-afxdp "* ]]; then
+		log "$s: NTS, tock through AF_XDP (${NTS_FIXED}/s)"
+		run_nts_afxdp "$s"
+	fi
 	if [[ " $SCENARIOS " == *" fastpath "* ]]; then
 		log "$s: plain NTP, tock's XDP fast path (${FASTPATH_RATE}/s)"
 		run_fastpath "$s"
@@ -497,10 +588,19 @@ ROWS=(
 	"ntp;ntp-cpu;plain NTP: server CPU per response (us) @ ${NTP_FIXED}/s;lower"
 	"ntp;ntp-p99;plain NTP: latency p99 (us) @ ${NTP_FIXED}/s;lower"
 	"ntp;ntp-loss;plain NTP: loss (%) @ ${NTP_FIXED}/s;lower"
+	"ntp;ntp-napi;plain NTP: server-side receive (napi kthread) CPU per response (us);lower"
+	"ntp;ntp-total;plain NTP: server CPU + its receive path per response (us);lower"
 	"nts;nts-max;NTS: highest rate with < 1% loss (answers/s);higher"
 	"nts;nts-cpu;NTS: server CPU per response (us) @ ${NTS_FIXED}/s;lower"
 	"nts;nts-p99;NTS: latency p99 (us) @ ${NTS_FIXED}/s;lower"
 	"nts;nts-loss;NTS: loss (%) @ ${NTS_FIXED}/s;lower"
+	"nts;nts-napi;NTS: server-side receive (napi kthread) CPU per response (us);lower"
+	"nts;nts-total;NTS: server CPU + its receive path per response (us);lower"
+	"nts-afxdp;nafx-cpu;NTS, tock via AF_XDP: server CPU per response (us) @ ${NTS_FIXED}/s;lower"
+	"nts-afxdp;nafx-p99;NTS, tock via AF_XDP: latency p99 (us);lower"
+	"nts-afxdp;nafx-loss;NTS, tock via AF_XDP: loss (%);lower"
+	"nts-afxdp;nafx-napi;NTS, tock via AF_XDP: server-side receive (napi) CPU per response (us);lower"
+	"nts-afxdp;nafx-total;NTS, tock via AF_XDP: server CPU + its receive path per response (us);lower"
 	"ke;ke-rate;NTS-KE: handshakes/s (${KE_C} parallel clients);higher"
 	"ke;ke-cpu;NTS-KE: server CPU per session (us);lower"
 	"ke;ke-p99;NTS-KE: session latency p99 (ms);lower"
@@ -527,6 +627,7 @@ print_table() {
 		IFS=';' read -r sc key label better <<<"$row"
 		[[ " $SCENARIOS " == *" $sc "* ]] || continue
 		# the extra XDP flood run only happens with tock, XDP off in the main runs
+		[[ $key == *-napi || $key == *-total ]] && [ "$NAPI_THREADED" != 1 ] && continue
 		[[ $key == flood-xdp-* ]] &&
 			{ [ "$FLOOD_XDP" = off ] || [ "$TOCK_XDP" != off ] || [[ " $SERVERS " != *" tock "* ]]; } &&
 			continue
@@ -574,6 +675,10 @@ write_results() { # table-file
 		echo "- pinning: servers on CPUs '${SRV_CPUS:-all}', tock-bench on '${CLI_CPUS:-all}'; tockd workers $TOCK_WORKERS, XDP $XDP_STATE (flood scenario's extra run: $FLOOD_XDP_STATE)"
 		[[ " $SCENARIOS " == *" fastpath "* ]] &&
 			echo "- fastpath: ${FASTPATH_RATE}/s for ${FIXED_S}s, a do-nothing XDP program on the client side for both servers; $FASTPATH_STATE"
+		[[ " $SCENARIOS " == *" nts-afxdp "* ]] &&
+			echo "- nts-afxdp: NTS at ${NTS_FIXED}/s for ${FIXED_S}s, tockd with \`xdp bs0 $AFXDP_XDP\` and \`xdp afxdp on\` (copy mode on a veth), chronyd through its sockets; $AFXDP_STATE"
+		[ "$NAPI_THREADED" = 1 ] &&
+			echo "- veth: GRO and threaded NAPI on both ends (BENCH_NAPI_THREADED=1): each side's receive path runs in its own napi kthread"
 		echo "- load: simulated clients from $NORMAL_PREFIX over a veth between two namespaces;" \
 			"steps of ${STEP_S}s from ${NTP_START}/s (NTP) and ${NTS_START}/s (NTS), x$MULT, up to $STEPS steps"
 		echo
@@ -582,6 +687,16 @@ write_results() { # table-file
 		echo "CPU per response is the servers' CPU time (every thread and child process, from"
 		echo "/proc) over the responses received; \">=\" marks a lower bound: tock-bench could"
 		echo "not send faster, or the schedule's last step was reached (the server was not the limit)."
+		[ "$NAPI_THREADED" = 1 ] && cat <<-'EOF'
+
+			With threaded NAPI on both veth ends, a frame's receive path (for the server: the
+			XDP program, the UDP stack and the socket enqueue, or the copy into the AF_XDP
+			ring) runs in the receiving side's napi kthread, not in the softirq of whichever
+			task sent it. "Server-side receive" is the server end's kthread CPU over the
+			responses; "server CPU + its receive path" adds it to the server's own CPU. The
+			server's transmit still runs in the server (up to the veth), the client's receive
+			in the client side's kthread, which is in neither figure. Same for both servers.
+		EOF
 		[[ " $SCENARIOS " == *" fastpath "* ]] && cat <<-'EOF'
 
 			The XDP fast path answers in softirq, and this kernel has no IRQ time accounting:
@@ -602,8 +717,9 @@ write_results() { # table-file
 }
 
 main() {
-	CMDLINE="$([ "$B" != build ] && echo "B=$B ")$(env | grep -o '^BENCH_[A-Z_]*=[^ ]*' |
-		tr '\n' ' ')bash bench/compare.sh"
+	# values quoted: BENCH_SCENARIOS and the CPU lists may hold spaces
+	CMDLINE="$([ "$B" != build ] && echo "B=$B ")$(env | grep '^BENCH_[A-Z_]*=' |
+		sed -E 's/^([A-Z_]+)=(.*)$/\1="\2"/' | tr '\n' ' ')bash bench/compare.sh"
 	check_tools
 	BUSY_BEFORE=$(busy_now)
 	LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)

@@ -79,6 +79,22 @@ struct {
 		__type(value, __u32);                                                              \
 	} name SEC(".maps")
 
+/* tockd's AF_XDP sockets (see TOCK_XSK_MAX_QUEUES in tock_shared.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_XSKMAP);
+	__uint(max_entries, TOCK_XSK_MAP_ENTRIES);
+	__type(key, __u32);
+	__type(value, __u32);
+} tock_xsks SEC(".maps");
+
+/* ifindex -> the interface's slot in tock_xsks (written by the loader). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, TOCK_XSK_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+} tock_xsk_ifaces SEC(".maps");
+
 TOCK_LPM_MAP(tock_deny4, struct tock_lpm4_key);
 TOCK_LPM_MAP(tock_deny6, struct tock_lpm6_key);
 TOCK_LPM_MAP(tock_allow4, struct tock_lpm4_key);
@@ -569,7 +585,68 @@ static __always_inline int fast_path(struct xdp_md *ctx, struct pkt *p, struct t
 	return count(st, XDP_STAT_FASTPATH_ANSWERED, XDP_TX);
 }
 
-/* Deny list, allow list, limiter, fast path; the request passes if nothing else claims it. */
+/* Receive time in ns on the CLOCK_REALTIME scale for an AF_XDP frame's metadata: the NIC
+ * stamp (device-bound variant) or the TAI clock less the offset tockd publishes, as the fast
+ * path uses. *src gets TOCK_XSK_TS_*; 0 when there is no clock to convert with. */
+static __always_inline __u64 rx_ns_utc(struct xdp_md *ctx, const int hwts, __u32 *src)
+{
+	struct tock_xdp_clock *clk = clock_current();
+	__u64 ts = 0;
+
+	if (hwts && bpf_ksym_exists(bpf_xdp_metadata_rx_timestamp) &&
+	    bpf_xdp_metadata_rx_timestamp(ctx, &ts) == 0 && ts) {
+		*src = TOCK_XSK_TS_HARDWARE;
+		return ts;
+	}
+	*src = TOCK_XSK_TS_KERNEL;
+	if (!clk)
+		return 0;
+	return bpf_ktime_get_tai_ns() - (__s64)clk->tai_offset * (__s64)TOCK_XDP_NSEC;
+}
+
+/* Writes the receive time into the frame's metadata area (tockd reads it in front of the
+ * frame in its UMEM). Silently nothing where the driver offers no metadata: tockd then sees
+ * no magic and stamps the request itself. Invalidates every packet pointer. */
+static __always_inline void stamp_meta(struct xdp_md *ctx, const int hwts)
+{
+	struct tock_xsk_meta *m;
+	__u32 src = 0;
+	__u64 ns = rx_ns_utc(ctx, hwts, &src);
+
+	if (!ns || bpf_xdp_adjust_meta(ctx, -(int)sizeof(*m)))
+		return;
+	m = (void *)(long)ctx->data_meta;
+	if ((void *)(m + 1) > (void *)(long)ctx->data)
+		return;
+	m->rx_ns = ns;
+	m->source = src;
+	m->magic = TOCK_XSK_META_MAGIC;
+}
+
+/* A request for tockd: its AF_XDP socket for this interface and queue when there is one
+ * (`xdp afxdp on`), else the UDP stack. bpf_redirect_map() falls back to XDP_PASS when no
+ * socket sits at the key, so a queue tockd has no socket for keeps working. */
+static __always_inline int to_tockd(struct xdp_md *ctx, struct tock_xdp_stats *st,
+                                    const struct tock_xdp_config *cfg, const int hwts)
+{
+	__u32 ifindex = ctx->ingress_ifindex, queue = ctx->rx_queue_index, key, *slot;
+
+	if (!(cfg->flags & TOCK_XDP_F_AFXDP) || queue >= TOCK_XSK_MAX_QUEUES)
+		return count(st, XDP_STAT_PASSED_TO_STACK, XDP_PASS);
+	slot = bpf_map_lookup_elem(&tock_xsk_ifaces, &ifindex);
+	if (!slot || *slot >= TOCK_XSK_MAX_IFACES)
+		return count(st, XDP_STAT_PASSED_TO_STACK, XDP_PASS);
+	key = *slot * TOCK_XSK_MAX_QUEUES + queue;
+	if (!bpf_map_lookup_elem(&tock_xsks, &key))
+		return count(st, XDP_STAT_PASSED_TO_STACK, XDP_PASS);
+	stamp_meta(ctx, hwts);
+	if (bpf_redirect_map(&tock_xsks, key, XDP_PASS) == XDP_REDIRECT)
+		return count(st, XDP_STAT_REDIRECTED_AFXDP, XDP_REDIRECT);
+	return count(st, XDP_STAT_PASSED_TO_STACK, XDP_PASS);
+}
+
+/* Deny list, allow list, limiter, fast path; the request goes to tockd if nothing else
+ * claims it. */
 static __always_inline int policy(struct xdp_md *ctx, struct pkt *p, struct tock_xdp_stats *st,
                                   const struct tock_xdp_config *cfg, const int hwts)
 {
@@ -588,7 +665,7 @@ static __always_inline int policy(struct xdp_md *ctx, struct pkt *p, struct tock
 		if (v != NEXT)
 			return v;
 	}
-	return count(st, XDP_STAT_PASSED_TO_STACK, XDP_PASS);
+	return to_tockd(ctx, st, cfg, hwts);
 }
 
 static __always_inline int tock_xdp_run(struct xdp_md *ctx, const int hwts)

@@ -41,7 +41,9 @@
 	X(LEAKED, "xdp_leaked", "over the rate limit: passed anyway (leak)")                       \
 	X(ALLOWLISTED, "xdp_allowlisted", "requests that bypassed the limiter (allow list)")       \
 	X(FASTPATH_ANSWERED, "xdp_fastpath_answered", "plain NTP requests answered in XDP")        \
-	X(FASTPATH_HWTS, "xdp_fastpath_hwts", "fast-path answers with a NIC receive timestamp")
+	X(FASTPATH_HWTS, "xdp_fastpath_hwts", "fast-path answers with a NIC receive timestamp")    \
+	X(REDIRECTED_AFXDP, "xdp_redirected_afxdp",                                                \
+	  "NTP requests redirected to tockd's AF_XDP sockets")
 
 enum tock_xdp_stat {
 #define TOCK_XDP_STAT_ENUM(id, name, help) XDP_STAT_##id,
@@ -72,6 +74,32 @@ __attribute__((unused)) static const char *const tock_xdp_stat_help[XDP_STAT_COU
 /* tock_xdp_config.flags */
 #define TOCK_XDP_F_RATELIMIT (1U << 0) /* per-prefix token bucket on */
 #define TOCK_XDP_F_FASTPATH  (1U << 1) /* answer plain mode-3 requests in XDP */
+#define TOCK_XDP_F_AFXDP     (1U << 2) /* requests for tockd go to its AF_XDP sockets */
+
+/*
+ * AF_XDP (`xdp afxdp on`): a request the program would pass to tockd's UDP sockets is
+ * redirected into the XSKMAP tock_xsks instead, at key slot * TOCK_XSK_MAX_QUEUES + rx queue,
+ * where slot is the interface's entry in tock_xsk_ifaces (ifindex -> slot): one program
+ * serves every interface, and rx queue numbers repeat across interfaces. No socket at that
+ * key: the redirect falls back to XDP_PASS, so nothing changes.
+ */
+#define TOCK_XSK_MAX_QUEUES  64
+#define TOCK_XSK_MAX_IFACES  8
+#define TOCK_XSK_MAP_ENTRIES (TOCK_XSK_MAX_QUEUES * TOCK_XSK_MAX_IFACES)
+#define TOCK_XSK_META_MAGIC  0x746f636bU /* "tock" */
+
+/* tock_xsk_meta.source (the same meaning as enum tock_ts_source in serve.h) */
+#define TOCK_XSK_TS_KERNEL   1 /* the kernel clock when the program ran */
+#define TOCK_XSK_TS_HARDWARE 2 /* the NIC's receive stamp (device-bound variant) */
+
+/* What the program puts in the metadata area in front of a redirected frame: AF_XDP has no
+ * SO_TIMESTAMPING, so the receive time travels with the frame. 16 bytes (the kernel wants a
+ * multiple of 4, at most 32). */
+struct tock_xsk_meta {
+	__u64 rx_ns;  /* receive time, ns since 1970 UTC (CLOCK_REALTIME scale) */
+	__u32 source; /* TOCK_XSK_TS_* */
+	__u32 magic;  /* TOCK_XSK_META_MAGIC: the area was written for this frame */
+};
 
 /* The config map's one element, written by the loader (and on reload). */
 struct tock_xdp_config {

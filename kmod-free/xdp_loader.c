@@ -44,6 +44,7 @@ struct xdp_loader {
 	int hwts_ifindex;         /* > 0 when the device-bound variant is loaded */
 	struct xdp_attachment att[CONF_MAX_IFACES];
 	int n_att;
+	int xsk_ifindex[TOCK_XSK_MAX_IFACES]; /* slot -> ifindex in tock_xsk_ifaces (0: free) */
 	uint32_t clock_seq;
 	uint32_t clock_cur; /* tock_clock entry the program reads (tock_clock_cur) */
 	char pin_dir[PATH_MAX];
@@ -128,6 +129,8 @@ int xdp_config_from_conf(const struct tock_conf *conf, struct tock_xdp_config *o
 	out->leak_every = rl->leak_every;
 	if (conf->xdp_fastpath)
 		out->flags |= TOCK_XDP_F_FASTPATH;
+	if (conf->xdp_afxdp)
+		out->flags |= TOCK_XDP_F_AFXDP;
 	if (out->prefix4 > 32 || out->prefix6 > 128)
 		return -EINVAL;
 	if (!rl->enabled)
@@ -553,6 +556,42 @@ int xdp_pinned_open(const char *dir, int *stats_fd, int *limiter_fd, int *config
 		if (fds[j])
 			close(*fds[j]);
 	return err;
+}
+
+/* The interface's slot in tock_xsks, assigned (and published to the program) on first use;
+ * -ENOSPC when every slot is taken. */
+static int xsk_slot(struct xdp_loader *l, int ifindex)
+{
+	uint32_t key = (uint32_t)ifindex, val;
+	int err;
+
+	for (int i = 0; i < TOCK_XSK_MAX_IFACES; i++)
+		if (l->xsk_ifindex[i] == ifindex)
+			return i;
+	for (int i = 0; i < TOCK_XSK_MAX_IFACES; i++) {
+		if (l->xsk_ifindex[i])
+			continue;
+		val = (uint32_t)i;
+		err = neg_errno(bpf_map__update_elem(l->skel->maps.tock_xsk_ifaces, &key,
+		                                     sizeof(key), &val, sizeof(val), BPF_ANY));
+		if (err)
+			return err;
+		l->xsk_ifindex[i] = ifindex;
+		return i;
+	}
+	return -ENOSPC;
+}
+
+int xdp_loader_xsk_register(struct xdp_loader *l, int ifindex, uint32_t queue, int xsk_fd)
+{
+	int slot = queue < TOCK_XSK_MAX_QUEUES ? xsk_slot(l, ifindex) : -EINVAL;
+	uint32_t key;
+
+	if (slot < 0)
+		return slot;
+	key = (uint32_t)slot * TOCK_XSK_MAX_QUEUES + queue;
+	return neg_errno(bpf_map__update_elem(l->skel->maps.tock_xsks, &key, sizeof(key), &xsk_fd,
+	                                      sizeof(xsk_fd), BPF_ANY));
 }
 
 int xdp_loader_prog_fd(const struct xdp_loader *l)

@@ -117,6 +117,14 @@ int xdp_loader_pin_maps(struct xdp_loader *l, const char *dir);
  * opened on error. 0 or a negative errno. */
 int xdp_pinned_open(const char *dir, int *stats_fd, int *limiter_fd, int *config_fd);
 
+/*
+ * Registers tockd's AF_XDP socket for (ifindex, queue): requests the program would pass to
+ * the stack there go to that socket instead while `xdp afxdp on` is in the config map.
+ * Closing the socket unregisters it. 0, -EINVAL for a queue >= TOCK_XSK_MAX_QUEUES, -ENOSPC
+ * past TOCK_XSK_MAX_IFACES interfaces, or another negative errno.
+ */
+int xdp_loader_xsk_register(struct xdp_loader *l, int ifindex, uint32_t queue, int xsk_fd);
+
 /* The fd of the program being attached (for bpf_prog_test_run_opts in tests). */
 int xdp_loader_prog_fd(const struct xdp_loader *l);
 

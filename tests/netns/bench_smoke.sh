@@ -60,11 +60,14 @@ while IFS='|' read -r _ label tock _; do
 	[[ $tock =~ ^(\>=)?[0-9]+(\.[0-9]+)?$ ]] || fail "no number for '$label': '$tock'"
 	n=$((n + 1))
 done <"$TMP/table"
-[ $n -eq 18 ] || fail "expected 18 metric rows, parsed $n"
+[ $n -eq 21 ] || fail "expected 21 metric rows, parsed $n"
 # The fastpath rows measured tockd's XDP program, not its workers.
 grep -q "answers counted by its fast path" "$TMP/log" || fail "fastpath scenario did not run"
 grep -q "fastpath: tockd XDP [a-z]*, attached, [1-9][0-9]* answers" "$TMP/log" ||
 	fail "fastpath: nothing answered in XDP: $(grep 'fastpath:' "$TMP/log")"
+# The nts-afxdp rows measured tockd's AF_XDP workers, not its sockets.
+grep -q "nts-afxdp: tockd XDP [a-z]*, attached, [1-9][0-9]* redirected by XDP, [1-9][0-9]* answered through AF_XDP" "$TMP/log" ||
+	fail "nts-afxdp: nothing answered through AF_XDP: $(grep 'nts-afxdp:' "$TMP/log")"
 
 # At these rates tock answers (nearly) everything, even on a busy machine.
 grep -E 'loss \(%\)' "$TMP/table" | awk -F'|' '$3 + 0 >= 5 { bad = 1 } END { exit !bad }' &&

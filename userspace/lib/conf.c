@@ -311,12 +311,15 @@ static int h_xdp(struct conf_ctx *x, char **argv, int argc)
 
 	if (!strcmp(argv[0], "fastpath"))
 		return parse_onoff(x, argv[1], &x->c->xdp_fastpath);
+	if (!strcmp(argv[0], "afxdp"))
+		return parse_onoff(x, argv[1], &x->c->xdp_afxdp);
 	for (int i = 0; i < 3; i++)
 		if (!strcmp(argv[1], modes[i]))
 			mode = i;
 	if (mode < 0)
 		return conf_error(
-		    x, "expected 'xdp IFACE native|generic|off' or 'xdp fastpath on|off'");
+		    x, "expected 'xdp IFACE native|generic|off', 'xdp fastpath on|off' or "
+		       "'xdp afxdp on|off'");
 	for (int i = 0; i < x->c->n_xdp; i++)
 		if (!strcmp(x->c->xdp[i].ifname, argv[0])) {
 			x->c->xdp[i].mode = mode; /* later duplicates win */

@@ -82,6 +82,7 @@ struct tock_conf {
 	struct conf_xdp_iface xdp[CONF_MAX_IFACES];
 	int n_xdp;
 	int xdp_fastpath;
+	int xdp_afxdp; /* requests reach tockd through AF_XDP sockets, not UDP ones */
 	struct conf_ratelimit ratelimit;
 	struct conf_prefix allow[CONF_MAX_PREFIX];
 	int n_allow;

@@ -42,7 +42,10 @@
 	X(DROP_DENIED, "drop_denied", "dropped by the userspace filter: source in the deny list")  \
 	X(KOD_SENT, "kod_sent", "over the userspace limit: answered with KoD RATE")                \
 	X(RATELIMIT_LEAKED, "ratelimit_leaked", "over the userspace limit: passed anyway")         \
-	X(ALLOWLISTED, "allowlisted", "requests that bypassed the userspace limiter")
+	X(ALLOWLISTED, "allowlisted", "requests that bypassed the userspace limiter")              \
+	X(AFXDP_RX, "afxdp_rx", "frames received on AF_XDP sockets")                               \
+	X(AFXDP_TX, "afxdp_tx", "responses sent through AF_XDP sockets")                           \
+	X(DROP_FRAME, "drop_frame", "dropped: AF_XDP frame not a well-formed unicast UDP request")
 
 /* The X-macro expansion has no separator; clang-format would misindent what follows. */
 /* clang-format off */

@@ -91,6 +91,9 @@ static void reload_warn(const struct tockd *d, const struct tock_conf *new)
 	    strcmp(old->ntskeyseed, new->ntskeyseed) || old->ntsrotate != new->ntsrotate)
 		log_warn("reload: listen/workers/io_uring/rundir/controlsocket/hwtimestamp/xdp "
 		         "interfaces/metrics/ntskeyseed changes need a restart");
+	if (new->xdp_afxdp && !d->n_xsks)
+		log_warn("reload: xdp afxdp on needs a restart (AF_XDP sockets are made at "
+		         "start-up)");
 	if (!d->xdp_filters && filter_changed(old, new))
 		log_warn("reload: ratelimit/allow/deny changes need a restart (the filter runs "
 		         "in userspace)");
@@ -270,6 +273,7 @@ static int start(struct tockd *d)
 		return err;
 	tockd_xdp_start(d);
 	publish_clock(d); /* the fast path's clock map, before the first tick */
+	xsk_workers_create(d);
 	err = workers_filter_setup(d);
 	if (!err)
 		err = keys_start(d);
@@ -280,11 +284,14 @@ static int start(struct tockd *d)
 	err = privdrop(d);
 	if (!err)
 		err = workers_start(d);
+	if (!err)
+		err = xsk_workers_start(d);
 	return err;
 }
 
 static void stop(struct tockd *d)
 {
+	xsk_workers_stop(d); /* first: they read the filter that workers_stop frees */
 	workers_stop(d);
 	http_close(&d->http);
 	control_close(d);

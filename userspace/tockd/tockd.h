@@ -28,8 +28,10 @@
 #define TOCKD_MAX_WORKERS 256
 #define TOCKD_MAX_KEYMAPS 16 /* key maps replaced by tock-ke while we run (kept mapped) */
 #define TOCKD_RCVBUF      (8 << 20)
+#define TOCKD_MAX_XSKS    64 /* AF_XDP sockets (interface x rx queue) */
 
 struct tockd;
+struct xsk_socket;
 
 struct tockd_worker {
 	int id;
@@ -43,6 +45,10 @@ struct tockd_worker {
 	struct tock_worker_ctx *ctx;
 	struct tock_worker_stats *stats; /* this worker's block in the shared stats file */
 	const struct keymap *keys_seen;  /* the map this worker last synced from */
+	/* AF_XDP workers (xsk_worker.c) only: their socket; fds/tr unused */
+	struct xsk_socket *xsk;
+	char ifname[16];
+	uint8_t *resp; /* TRANSPORT_PKT_MAX bytes: tock_serve() output before the frame copy */
 };
 
 struct tockd {
@@ -61,6 +67,12 @@ struct tockd {
 	int n_workers;
 	const struct transport_ops *tops;
 	struct hwts_set hw;
+	/* AF_XDP workers, one per (interface, rx queue) (xsk_worker.c); their counter blocks
+	 * follow the socket workers' in the stats file */
+	struct tockd_worker *xsks;
+	int n_xsks;
+	int n_xsk_blocks;  /* blocks reserved for them at start-up */
+	int n_stat_blocks; /* n_workers + n_xsk_blocks */
 
 	/* what the workers read */
 	struct tock_clock_cell clock;
@@ -112,6 +124,20 @@ int workers_start(struct tockd *d);  /* threads, pinned */
 /* The userspace filter for every worker, unless XDP already filters (d->xdp_filters). */
 int workers_filter_setup(struct tockd *d);
 void workers_stop(struct tockd *d); /* join and free */
+/* Shared with the AF_XDP workers, so both paths filter, serve and count alike. */
+void worker_sync_keys(struct tockd_worker *w);
+void worker_serve_one(struct tockd_worker *w, struct tock_filter *f, struct transport_pkt *p,
+                      uint64_t now_ns);
+void worker_pin(struct tockd_worker *w);
+uint64_t worker_mono_ns(void);
+#define WORKER_POLL_MS 250 /* how soon a worker notices it should stop */
+
+/* xsk_worker.c: `xdp afxdp on`. Never fatal: whatever fails is logged once and those
+ * requests keep going to the UDP sockets. */
+int xsk_workers_plan(const struct tockd *d); /* counter blocks to reserve (before the stats file) */
+void xsk_workers_create(struct tockd *d);    /* sockets, UMEMs, XSKMAP (before the drop) */
+int xsk_workers_start(struct tockd *d);      /* threads */
+void xsk_workers_stop(struct tockd *d);      /* sets d->stop, joins, closes */
 
 /* keys.c: opens the key map when it appears (or is replaced); call once a second. */
 void keys_poll(struct tockd *d);

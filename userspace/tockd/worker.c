@@ -14,11 +14,10 @@
 #include "ntp.h"
 #include "tockd.h"
 
-#define WORKER_POLL_MS      250 /* how soon a worker notices it should stop */
 #define WORKER_RING_ENTRIES 256 /* io_uring SQ size and provided buffers per worker */
 
 /* Once per batch: follow a replaced key map, else re-key only when its sequence moved. */
-static void sync_keys(struct tockd_worker *w)
+void worker_sync_keys(struct tockd_worker *w)
 {
 	const struct keymap *km = atomic_load_explicit(&w->d->keys, memory_order_acquire);
 	struct keymap_snapshot snap;
@@ -35,7 +34,7 @@ static void sync_keys(struct tockd_worker *w)
 
 /* The userspace filter f (NULL when XDP filters), then the handler. One outcome counter
  * per request: the filter counts what it stops, tock_serve() counts the rest. */
-static void serve_one(struct tockd_worker *w, struct tock_filter *f, struct transport_pkt *p,
+void worker_serve_one(struct tockd_worker *w, struct tock_filter *f, struct transport_pkt *p,
                       uint64_t now_ns)
 {
 	enum filter_reason why = FILTER_R_NONE;
@@ -53,7 +52,7 @@ static void serve_one(struct tockd_worker *w, struct tock_filter *f, struct tran
 		p->resp_len = 0;
 }
 
-static uint64_t mono_ns(void)
+uint64_t worker_mono_ns(void)
 {
 	struct timespec ts;
 
@@ -61,7 +60,7 @@ static uint64_t mono_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
-static void pin(struct tockd_worker *w)
+void worker_pin(struct tockd_worker *w)
 {
 	cpu_set_t set;
 	int err;
@@ -79,8 +78,8 @@ static void *worker_main(void *arg)
 	struct transport_pkt pkts[TRANSPORT_BATCH];
 	const struct transport_ops *ops = w->tr.ops;
 
-	pin(w);
-	filter_seed_thread(((uint64_t)w->id << 32) ^ (uint64_t)mono_ns());
+	worker_pin(w);
+	filter_seed_thread(((uint64_t)w->id << 32) ^ worker_mono_ns());
 	while (!atomic_load_explicit(&w->d->stop, memory_order_relaxed)) {
 		int n = ops->recv(&w->tr, pkts, TRANSPORT_BATCH, WORKER_POLL_MS);
 
@@ -92,14 +91,14 @@ static void *worker_main(void *arg)
 		}
 		if (n == 0)
 			continue;
-		sync_keys(w);
+		worker_sync_keys(w);
 		/* once per batch: the main thread may switch the filter on (an interface lost
 		 * its XDP program), and the limiter's clock needs only batch precision */
 		struct tock_filter *f = atomic_load_explicit(&w->d->filter, memory_order_acquire);
-		uint64_t now = f ? mono_ns() : 0;
+		uint64_t now = f ? worker_mono_ns() : 0;
 
 		for (int i = 0; i < n; i++)
-			serve_one(w, f, &pkts[i], now);
+			worker_serve_one(w, f, &pkts[i], now);
 		ops->send(&w->tr, pkts, n);
 	}
 	return NULL;
@@ -175,7 +174,10 @@ int workers_create(struct tockd *d)
 	d->workers = calloc((size_t)d->n_workers, sizeof(*d->workers));
 	if (!d->workers)
 		return -ENOMEM;
-	err = stats_file_create(d, d->n_workers);
+	/* the AF_XDP workers' blocks follow the socket workers' */
+	d->n_xsk_blocks = xsk_workers_plan(d);
+	d->n_stat_blocks = d->n_workers + d->n_xsk_blocks;
+	err = stats_file_create(d, d->n_stat_blocks);
 	if (err) {
 		log_err("stats file in %s: %s", d->conf.rundir, strerror(-err));
 		return err;
