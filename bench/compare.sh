@@ -38,6 +38,9 @@
 #   BENCH_FLOOD_XDP=native|generic|off               flood once more with tock's XDP filter
 #   BENCH_FASTPATH_RATE=50000 BENCH_FASTPATH_XDP=native|generic   the fastpath scenario
 #   BENCH_AFXDP_XDP=native|generic                   how tockd attaches in the nts-afxdp scenario
+#   BENCH_TICK_US=USEC        tock-bench's longest pause between sends (its --tick-us, 1000):
+#                             smaller spreads the requests evenly, as many real clients do,
+#                             instead of bursts once a millisecond
 #   BENCH_NAPI_THREADED=0|1   1: GRO on and threaded NAPI on both veth ends, so each side's
 #                             receive path runs in its own napi/* kthread; the server side's
 #                             kthread CPU is measured in the ntp/nts/nts-afxdp fixed-rate runs
@@ -73,6 +76,7 @@ FLOOD_XDP=${BENCH_FLOOD_XDP:-native}
 FASTPATH_RATE=${BENCH_FASTPATH_RATE:-50000}
 FASTPATH_XDP=${BENCH_FASTPATH_XDP:-native}
 AFXDP_XDP=${BENCH_AFXDP_XDP:-native}
+TICK_US=${BENCH_TICK_US-}
 NAPI_THREADED=${BENCH_NAPI_THREADED:-0}
 AFXDP_NOW=0       # whether that tockd takes requests through AF_XDP
 AFXDP_STATE="not run"
@@ -371,9 +375,10 @@ start_server() { # name ratelimit
 
 # Runs tock-bench in the client namespace, bounded by `timeout`; CSV to $WORK/NAME.csv.
 bench() { # name limit-seconds args...
-	local name=$1 limit=$2 rc
+	local name=$1 limit=$2 rc pace=()
 	shift 2
-	ns_c timeout --kill-after=5 "$limit" "${CLI_PIN[@]}" "$BENCH" "$@" --csv \
+	[ -n "$TICK_US" ] && [[ $1 == ntp || $1 == nts ]] && pace=(--tick-us "$TICK_US")
+	ns_c timeout --kill-after=5 "$limit" "${CLI_PIN[@]}" "$BENCH" "$@" "${pace[@]}" --csv \
 		>"$WORK/$name.csv" 2>"$WORK/$name.err"
 	rc=$?
 	cat "$WORK/$name.csv" >>"$WORK/raw.txt"
@@ -680,7 +685,8 @@ write_results() { # table-file
 		[ "$NAPI_THREADED" = 1 ] &&
 			echo "- veth: GRO and threaded NAPI on both ends (BENCH_NAPI_THREADED=1): each side's receive path runs in its own napi kthread"
 		echo "- load: simulated clients from $NORMAL_PREFIX over a veth between two namespaces;" \
-			"steps of ${STEP_S}s from ${NTP_START}/s (NTP) and ${NTS_START}/s (NTS), x$MULT, up to $STEPS steps"
+			"steps of ${STEP_S}s from ${NTP_START}/s (NTP) and ${NTS_START}/s (NTS), x$MULT, up to $STEPS steps;" \
+			"tock-bench pauses at most ${TICK_US:-1000} us between sends"
 		echo
 		cat "$1"
 		echo

@@ -290,8 +290,8 @@ static void report(struct bench *b, long n)
 	double full;
 
 	printf("tock-bench crypto: %ld requests per run, best of %d, AEAD 15, "
-	       "AD %d + nonce %d, response plaintext %d\n",
-	       n, ROUNDS, AD_LEN, NONCE, CEF_LEN);
+	       "AD %d + nonce %d, response plaintext %d, tock SIV on %s\n",
+	       n, ROUNDS, AD_LEN, NONCE, CEF_LEN, siv_impl(b->c2s));
 	printf("%-24s %10s %12s %9s\n", "ns per step", "tock SIV", "EVP AES-SIV", "ratio");
 	compare(b, "cookie open (master)", t_open, e_open, n);
 	compare(b, "request verify (C2S)", t_ver, e_ver, n);

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * AES-SIV: RFC 5297's vectors, empty plaintexts, tamper detection, and cross-checks against
- * OpenSSL's EVP AES-SIV (non-empty inputs only: it cannot verify empty ones) and GnuTLS.
+ * OpenSSL's EVP AES-SIV (non-empty inputs only: it cannot verify empty ones) and GnuTLS, all
+ * run once per back-end (OpenSSL's AES, then AES-NI where the CPU has it). Then the two
+ * back-ends against each other, and AES-NI's primitives against FIPS 197 / RFC 4493 vectors
+ * and OpenSSL's CMAC and CTR, so a fault shows up where it is.
  */
 #include <errno.h>
 #include <stdint.h>
@@ -9,9 +12,11 @@
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+#include "aes_ni.h"
 #include "check.h"
 #include "hex.h"
 #include "siv.h"
@@ -414,14 +419,217 @@ static void test_vs_gnutls(int aead, gnutls_cipher_algorithm_t alg, int rounds)
 	siv_free(s);
 }
 
-int main(void)
-{
-	/* Before anything allocates through OpenSSL; not possible under every build. */
-	int alloc_counted = CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free);
+/* ---- AES-NI primitives ------------------------------------------------------------- */
 
-	rng_state = check_seed("test_siv");
-	if (!alloc_counted)
-		printf("test_siv: cannot hook OpenSSL's allocator, allocation check skipped\n");
+/* FIPS 197 Appendix C.1 and C.3: the block cipher and key expansion for both key sizes. */
+static void test_ni_fips197(void)
+{
+	static const uint8_t key[32] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10,
+	                                11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+	                                22, 23, 24, 25, 26, 27, 28, 29, 30, 31};
+	uint8_t pt[16], want[16], out[16];
+	struct aes_ni_key k;
+
+	unhex("00112233445566778899aabbccddeeff", pt, sizeof(pt));
+	CHECK_EQ(aes_ni_expand(&k, key, 16), 0);
+	aes_ni_block(&k, pt, out);
+	unhex("69c4e0d86a7b0430d8cdb78070b4c55a", want, sizeof(want));
+	CHECK_MEM(out, want, 16);
+	CHECK_EQ(aes_ni_expand(&k, key, 32), 0);
+	aes_ni_block(&k, pt, out);
+	unhex("8ea2b7ca516745bfeafc49904b496089", want, sizeof(want));
+	CHECK_MEM(out, want, 16);
+	CHECK_EQ(aes_ni_expand(&k, key, 24), -EINVAL);
+}
+
+/* RFC 4493 §4: CMAC with the RFC's own subkeys, for 0, 16, 40 and 64 bytes. */
+static void test_ni_rfc4493(void)
+{
+	static const char *tags[] = {
+	    "bb1d6929e95937287fa37d129b756746", "070a16b46b4d4144f79bdd9dd04a287c",
+	    "dfa66747de9ae63030ca32611497c827", "51f0bebf7e3b9d92fc49741779363cfe"};
+	static const size_t lens[] = {0, 16, 40, 64};
+	uint8_t key[16], k1[16], k2[16], msg[64], want[16], mac[16];
+	struct aes_ni_key k;
+
+	unhex("2b7e151628aed2a6abf7158809cf4f3c", key, sizeof(key));
+	unhex("fbeed618357133667c85e08f7236a8de", k1, sizeof(k1));
+	unhex("f7ddac306ae266ccf90bc11ee46d513b", k2, sizeof(k2));
+	unhex("6bc1bee22e409f96e93d7e117393172aae2d8a571e03ac9c9eb76fac45af8e51"
+	      "30c81c46a35ce411e5fbc1191a0a52eff69f2445df4f9b17ad2b417be66c3710",
+	      msg, sizeof(msg));
+	CHECK_EQ(aes_ni_expand(&k, key, 16), 0);
+	for (size_t i = 0; i < 4; i++) {
+		unhex(tags[i], want, sizeof(want));
+		aes_ni_cmac(&k, k1, k2, msg, lens[i], NULL, mac);
+		CHECK(memcmp(mac, want, 16) == 0, "CMAC of %zu bytes", lens[i]);
+	}
+}
+
+/* OpenSSL's CMAC of msg under key (16 or 32 bytes); 0 on success. */
+static int evp_cmac(const uint8_t *key, size_t key_len, const uint8_t *msg, size_t len,
+                    uint8_t mac[16])
+{
+	EVP_MAC *m = EVP_MAC_fetch(NULL, "CMAC", NULL);
+	EVP_MAC_CTX *c = m ? EVP_MAC_CTX_new(m) : NULL;
+	char *cipher = key_len == 16 ? "AES-128-CBC" : "AES-256-CBC";
+	OSSL_PARAM params[] = {OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_CIPHER, cipher, 0),
+	                       OSSL_PARAM_construct_end()};
+	size_t out_len = 0;
+	int ok = c && EVP_MAC_init(c, key, key_len, params) && EVP_MAC_update(c, msg, len) &&
+	         EVP_MAC_final(c, mac, &out_len, 16) && out_len == 16;
+
+	EVP_MAC_CTX_free(c);
+	EVP_MAC_free(m);
+	return ok ? 0 : -1;
+}
+
+/* OpenSSL's AES-CTR of in (len bytes) into out; 0 on success. */
+static int evp_ctr(const uint8_t *key, size_t key_len, const uint8_t iv[16], const uint8_t *in,
+                   size_t len, uint8_t *out)
+{
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	const EVP_CIPHER *ci = key_len == 16 ? EVP_aes_128_ctr() : EVP_aes_256_ctr();
+	int outl = 0, ok = c && EVP_EncryptInit_ex(c, ci, NULL, key, iv) &&
+	                   EVP_EncryptUpdate(c, out, &outl, in, (int)len) && (size_t)outl == len;
+
+	EVP_CIPHER_CTX_free(c);
+	return ok ? 0 : -1;
+}
+
+/* CMAC subkeys the RFC 4493 way, from OpenSSL's AES-ECB (independent of aes_ni.c). */
+static void subkeys(const uint8_t *key, size_t key_len, uint8_t k1[16], uint8_t k2[16])
+{
+	static const uint8_t zero[16];
+	uint8_t l[16];
+	EVP_CIPHER_CTX *c = EVP_CIPHER_CTX_new();
+	int outl;
+
+	CHECK(c &&
+	      EVP_EncryptInit_ex(c, key_len == 16 ? EVP_aes_128_ecb() : EVP_aes_256_ecb(), NULL,
+	                         key, NULL) &&
+	      EVP_EncryptUpdate(c, l, &outl, zero, 16));
+	EVP_CIPHER_CTX_free(c);
+	for (int i = 0; i < 16; i++)
+		k1[i] = (uint8_t)(l[i] << 1 | (i < 15 ? l[i + 1] >> 7 : 0));
+	k1[15] ^= (l[0] >> 7) * 0x87;
+	for (int i = 0; i < 16; i++)
+		k2[i] = (uint8_t)(k1[i] << 1 | (i < 15 ? k1[i + 1] >> 7 : 0));
+	k2[15] ^= (k1[0] >> 7) * 0x87;
+}
+
+/* Random keys, lengths 0..300 (past CTR's 4-block batches), against OpenSSL's CMAC/CTR. */
+static void test_ni_vs_openssl(int rounds)
+{
+	static uint8_t msg[300], mine[300], theirs[300];
+	uint8_t key[32], iv[16], k1[16], k2[16], a[16], b[16];
+	struct aes_ni_key k;
+	unsigned bad = 0;
+
+	for (int r = 0; r < rounds; r++) {
+		size_t kl = r % 2 ? 32 : 16, len = rnd() % (sizeof(msg) + 1);
+
+		rnd_fill(key, sizeof(key));
+		rnd_fill(iv, sizeof(iv));
+		rnd_fill(msg, len);
+		iv[8] &= 0x7f; /* aes_ni_ctr's contract, as SIV guarantees */
+		if (r % 7 == 0)
+			memset(iv + 9, 0xff, 7); /* low bytes about to carry into byte 8 */
+		aes_ni_expand(&k, key, kl);
+		subkeys(key, kl, k1, k2);
+		aes_ni_cmac(&k, k1, k2, msg, len, NULL, a);
+		bad += evp_cmac(key, kl, msg, len, b) != 0 || memcmp(a, b, 16) != 0;
+		aes_ni_ctr(&k, iv, msg, len, mine);
+		bad +=
+		    evp_ctr(key, kl, iv, msg, len, theirs) != 0 || memcmp(mine, theirs, len) != 0;
+		/* In place, and with out one block below in (siv_decrypt behind its tag). */
+		memcpy(mine + 16, msg, len > 284 ? 284 : len);
+		aes_ni_ctr(&k, iv, mine + 16, len > 284 ? 284 : len, mine);
+		bad += memcmp(mine, theirs, len > 284 ? 284 : len) != 0;
+		aes_ni_ctr(&k, iv, theirs, len, theirs);
+		bad += memcmp(theirs, msg, len) != 0;
+	}
+	CHECK_EQ(bad, 0);
+}
+
+/* ---- the two back-ends against each other ------------------------------------------- */
+
+struct many {
+	uint8_t key[SIV_MAX_KEY_LEN];
+	uint8_t ad_buf[SIV_MAX_AD][200];
+	struct siv_ad ad[SIV_MAX_AD];
+	size_t n_ad;
+	uint8_t pt[200];
+	size_t pt_len;
+};
+
+/* 0..SIV_MAX_AD components of 0..200 bytes (a quarter empty), a 0..200-byte plaintext. */
+static void random_many(struct many *m)
+{
+	m->n_ad = rnd() % (SIV_MAX_AD + 1);
+	for (size_t i = 0; i < m->n_ad; i++) {
+		m->ad[i].len = rnd() % 4 ? rnd() % (sizeof(m->ad_buf[i]) + 1) : 0;
+		m->ad[i].data = m->ad_buf[i];
+		rnd_fill(m->ad_buf[i], m->ad[i].len);
+	}
+	m->pt_len = rnd() % (sizeof(m->pt) + 1);
+	rnd_fill(m->key, sizeof(m->key));
+	rnd_fill(m->pt, m->pt_len);
+}
+
+/* Each back-end opens what the other sealed, in place too; a flipped bit fails on both. */
+static unsigned open_each_other(struct siv *ni, struct siv *ev, const struct many *m, uint8_t *x,
+                                uint8_t *y)
+{
+	static uint8_t back[SIV_TAG_LEN + 200];
+	size_t n = SIV_TAG_LEN + m->pt_len, flip = rnd() % n;
+	unsigned bad = 0;
+
+	bad += siv_decrypt(ni, m->ad, m->n_ad, y, n, back) != 0 || memcmp(back, m->pt, m->pt_len);
+	bad += siv_decrypt(ev, m->ad, m->n_ad, x, n, back) != 0 || memcmp(back, m->pt, m->pt_len);
+	memcpy(back, x, n);
+	bad +=
+	    siv_decrypt(ni, m->ad, m->n_ad, back, n, back) != 0 || memcmp(back, m->pt, m->pt_len);
+	x[flip] ^= 0x10;
+	bad += siv_decrypt(ni, m->ad, m->n_ad, x, n, back) != -EBADMSG;
+	bad += siv_decrypt(ev, m->ad, m->n_ad, x, n, back) != -EBADMSG;
+	x[flip] ^= 0x10;
+	return bad;
+}
+
+static void test_backends_agree(int aead, int rounds)
+{
+	static struct many m;
+	static uint8_t x[SIV_TAG_LEN + 200], y[SIV_TAG_LEN + 200];
+	struct siv *ni = siv_new(aead), *ev;
+	unsigned bad = 0;
+
+	siv_force_portable(1);
+	ev = siv_new(aead);
+	siv_force_portable(0);
+	CHECK(ni && ev && strcmp(siv_impl(ni), "aes-ni") == 0 &&
+	      strcmp(siv_impl(ev), "openssl") == 0);
+	if (!ni || !ev)
+		goto out;
+	for (int r = 0; r < rounds; r++) {
+		random_many(&m);
+		bad += siv_set_key(ni, m.key, siv_key_len(aead)) != 0;
+		bad += siv_set_key(ev, m.key, siv_key_len(aead)) != 0;
+		bad += siv_encrypt(ni, m.ad, m.n_ad, m.pt, m.pt_len, x) != 0;
+		bad += siv_encrypt(ev, m.ad, m.n_ad, m.pt, m.pt_len, y) != 0;
+		bad += memcmp(x, y, SIV_TAG_LEN + m.pt_len) != 0;
+		bad += open_each_other(ni, ev, &m, x, y);
+	}
+	CHECK_EQ(bad, 0);
+	CHECK_EQ(siv_copy(ni, ev), -EINVAL); /* a copy keeps to one back-end */
+out:
+	siv_free(ni);
+	siv_free(ev);
+}
+
+/* Every test of the SIV API, on the back-end that new instances get now. */
+static void test_suite(int alloc_counted)
+{
 	test_rfc5297();
 	test_api();
 	test_empty_component();
@@ -434,5 +642,45 @@ int main(void)
 	test_vs_evp(SIV_AEAD_CMAC_512, "AES-256-SIV", 300);
 	test_vs_gnutls(SIV_AEAD_CMAC_256, GNUTLS_CIPHER_AES_128_SIV, 300);
 	test_vs_gnutls(SIV_AEAD_CMAC_512, GNUTLS_CIPHER_AES_256_SIV, 300);
+}
+
+/* The back-end a fresh instance gets. */
+static const char *impl_now(void)
+{
+	struct siv *s = siv_new(SIV_AEAD_CMAC_256);
+	static char name[16];
+
+	snprintf(name, sizeof(name), "%s", s ? siv_impl(s) : "none");
+	siv_free(s);
+	return name;
+}
+
+int main(void)
+{
+	/* Before anything allocates through OpenSSL; not possible under every build. */
+	int alloc_counted = CRYPTO_set_mem_functions(count_malloc, count_realloc, count_free);
+	const char *no_ni = getenv("TOCK_SIV_NO_AESNI");
+	int ni = aes_ni_usable() && !(no_ni && *no_ni && strcmp(no_ni, "0") != 0);
+
+	rng_state = check_seed("test_siv");
+	if (!alloc_counted)
+		printf("test_siv: cannot hook OpenSSL's allocator, allocation check skipped\n");
+	siv_force_portable(1);
+	CHECK(strcmp(impl_now(), "openssl") == 0);
+	test_suite(alloc_counted);
+	siv_force_portable(0);
+	/* Without this the AES-NI half could silently test OpenSSL twice. */
+	CHECK(strcmp(impl_now(), ni ? "aes-ni" : "openssl") == 0, "default back-end %s",
+	      impl_now());
+	if (!ni) {
+		printf("test_siv: AES-NI unusable here (or TOCK_SIV_NO_AESNI set): OpenSSL only\n");
+		return check_done("test_siv");
+	}
+	test_suite(alloc_counted);
+	test_ni_fips197();
+	test_ni_rfc4493();
+	test_ni_vs_openssl(2000);
+	test_backends_agree(SIV_AEAD_CMAC_256, 3000);
+	test_backends_agree(SIV_AEAD_CMAC_512, 3000);
 	return check_done("test_siv");
 }

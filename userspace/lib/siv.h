@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * AES-SIV (RFC 5297) for NTS: AEAD_AES_SIV_CMAC_256 (IANA 15, 32-byte key) and
- * AEAD_AES_SIV_CMAC_512 (IANA 17, 64-byte key), built from OpenSSL's AES (CMAC + CTR).
- * OpenSSL types stay inside siv.c: callers hold an opaque struct siv.
+ * AEAD_AES_SIV_CMAC_512 (IANA 17, 64-byte key), built from AES-NI where the CPU has it and
+ * from OpenSSL's AES otherwise (CMAC + CTR; the same output either way). OpenSSL types stay
+ * inside siv.c: callers hold an opaque struct siv.
  *
  * The S2V input is a vector of components: the associated data items followed, for NTS, by
  * the nonce as the last one (RFC 5297 treats the nonce as just another component). An
@@ -42,7 +43,8 @@ void siv_free(struct siv *s);
  * master keys: key those once and siv_copy() them. */
 int siv_set_key(struct siv *s, const uint8_t *key, size_t len);
 
-/* Makes dst (same AEAD) a keyed copy of src, cheaper than keying again. 0 or -EINVAL. */
+/* Makes dst (same AEAD and back-end) a keyed copy of src, cheaper than keying again. 0 or
+ * -EINVAL. */
 int siv_copy(struct siv *dst, const struct siv *src);
 
 /* The AEAD id the instance was made for. */
@@ -62,5 +64,20 @@ int siv_encrypt(struct siv *s, const struct siv_ad *ad, size_t n_ad, const uint8
  */
 int siv_decrypt(struct siv *s, const struct siv_ad *ad, size_t n_ad, const uint8_t *in,
                 size_t in_len, uint8_t *pt);
+
+/*
+ * The back-end, "aes-ni" or "openssl", that s runs on; NULL for NULL. Chosen once per
+ * instance at siv_new(): AES-NI when the CPU has it, unless the environment variable
+ * TOCK_SIV_NO_AESNI is set (to anything but "" or "0") when the process first makes an
+ * instance, which keeps the whole process on OpenSSL (for comparisons and bisecting).
+ */
+const char *siv_impl(const struct siv *s);
+
+/*
+ * With on != 0, instances made from now on use the OpenSSL back-end whatever the CPU; 0
+ * restores the automatic choice. For tests and benchmarks that compare the two; instances
+ * already made keep theirs, and siv_copy() only copies between instances of one back-end.
+ */
+void siv_force_portable(int on);
 
 #endif
