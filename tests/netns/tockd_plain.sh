@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # tockd answers plain NTP (ntpdig) over IPv4 and IPv6, with the io_uring transport and with
-# the recvmmsg fallback (--no-io-uring and `io_uring off`), and exits cleanly on SIGTERM.
+# the recvmmsg fallback (--no-io-uring and `io_uring off`), and exits cleanly on SIGTERM; its
+# start-up line names the AES back-end: AES-NI on a CPU that has it, OpenSSL when forced.
 source "$(dirname "$0")/tockd_lib.bash"
 command -v ntpdig >/dev/null || skip "ntpdig not installed"
 td_setup
@@ -27,6 +28,20 @@ CONF=$'workers 2\nstratum 1\nrefid GPS'
 run_case io_uring io_uring "$CONF"
 run_case no-io-uring-flag recvmmsg "$CONF" --no-io-uring
 run_case io_uring-off recvmmsg "$CONF"$'\nio_uring off'
+
+echo "== AES back-end"
+want=openssl
+grep -qw aes /proc/cpuinfo && want=aes-ni
+td_start "$CONF"
+grep -q "serving NTP (AES-SIV on $want)" "$TMP/tockd.log" ||
+	fail "expected AES-SIV on $want: $(grep 'serving NTP' "$TMP/tockd.log")"
+td_stop
+TOCK_SIV_NO_AESNI=1 td_start "$CONF"
+grep -q "serving NTP (AES-SIV on openssl)" "$TMP/tockd.log" ||
+	fail "TOCK_SIV_NO_AESNI=1 did not force OpenSSL: $(grep 'serving NTP' "$TMP/tockd.log")"
+td_check_ntpdig $SRV4
+td_stop
+echo "ok: AES-SIV on $want, and on openssl when forced"
 
 # -n: config check only
 printf 'workers 2\n' >"$TMP/ok.conf"

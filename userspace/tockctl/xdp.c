@@ -22,6 +22,7 @@
 #include "linkwatch.h"
 #include "metrics_xdp.h"
 #include "probe_xdp.h"
+#include "siv.h"
 #include "tockctl.h"
 #include "transport.h"
 #include "xdp_loader.h"
@@ -163,6 +164,15 @@ static void probe_io(void)
 	printf("%-28s %s\n", "timestamps_ipv6", ts_mode_name(probe_timestamping(AF_INET6)));
 }
 
+/* Which AES back-end the NTS crypto runs on here (the daemons choose the same way). */
+static void probe_crypto(void)
+{
+	struct siv *s = siv_new(SIV_AEAD_CMAC_256);
+
+	printf("%-28s %s\n", "aes_siv", s ? siv_impl(s) : "unavailable");
+	siv_free(s);
+}
+
 /* The name of an XDP program by id ("" when it cannot be read, e.g. without CAP_SYS_ADMIN). */
 static void prog_name(uint32_t id, char *out, size_t len)
 {
@@ -220,6 +230,7 @@ int cmd_probe(int argc, char **argv)
 	xdp_ok = xdp_probe_run(&xp);
 	xdp_probe_print(stdout, &xp);
 	probe_io();
+	probe_crypto();
 	printf("\nladder: XDP %s; receive path %s; timestamps as above\n",
 	       xdp_ok ? "available (native per interface, generic where the driver has none)"
 	              : "unavailable (the same filters run in userspace)",
