@@ -537,20 +537,31 @@ static __always_inline int over_limit(struct xdp_md *ctx, struct pkt *p, struct 
 	return count(st, XDP_STAT_RATELIMITED_DROPPED, XDP_DROP);
 }
 
-/* Receive time: the NIC's stamp in the device-bound variant when it has one, else TAI. */
-static __always_inline __u64 rx_time(struct xdp_md *ctx, const struct tock_xdp_clock *clk,
-                                     struct tock_xdp_stats *st, const int hwts)
+/* The NIC's receive stamp converted to CLOCK_REALTIME ns (device-bound variant, with tockd's
+ * estimate of that NIC's clock in the clock map), else 0. */
+static __always_inline __u64 nic_rx_realtime(struct xdp_md *ctx, const struct tock_xdp_clock *clk,
+                                             const int hwts)
 {
 	__u64 ts = 0;
 
-	/* The NIC stamp is CLOCK_REALTIME-based (UTC, no TAI offset). */
-	if (hwts && bpf_ksym_exists(bpf_xdp_metadata_rx_timestamp) &&
-	    bpf_xdp_metadata_rx_timestamp(ctx, &ts) == 0 && ts) {
+	if (!hwts || !clk->hw_valid || !bpf_ksym_exists(bpf_xdp_metadata_rx_timestamp) ||
+	    bpf_xdp_metadata_rx_timestamp(ctx, &ts) != 0 || !ts)
+		return 0;
+	return tock_xdp_phc_to_realtime(clk, ts);
+}
+
+/* Receive time: the NIC's stamp in the device-bound variant when it converts, else TAI. */
+static __always_inline __u64 rx_time(struct xdp_md *ctx, const struct tock_xdp_clock *clk,
+                                     struct tock_xdp_stats *st, const int hwts)
+{
+	__u64 rt = nic_rx_realtime(ctx, clk, hwts);
+
+	if (rt) {
 		struct tock_xdp_clock utc = *clk;
 
-		utc.tai_offset = 0;
+		utc.tai_offset = 0; /* already on the UTC scale */
 		st->c[XDP_STAT_FASTPATH_HWTS]++;
-		return ntp_ts_from_tai(ts, &utc);
+		return ntp_ts_from_tai(rt, &utc);
 	}
 	return ntp_ts_from_tai(bpf_ktime_get_tai_ns(), clk);
 }
@@ -586,21 +597,21 @@ static __always_inline int fast_path(struct xdp_md *ctx, struct pkt *p, struct t
 }
 
 /* Receive time in ns on the CLOCK_REALTIME scale for an AF_XDP frame's metadata: the NIC
- * stamp (device-bound variant) or the TAI clock less the offset tockd publishes, as the fast
- * path uses. *src gets TOCK_XSK_TS_*; 0 when there is no clock to convert with. */
+ * stamp as the fast path converts it, or the TAI clock less the offset tockd publishes.
+ * *src gets TOCK_XSK_TS_*; 0 when there is no clock map yet. */
 static __always_inline __u64 rx_ns_utc(struct xdp_md *ctx, const int hwts, __u32 *src)
 {
 	struct tock_xdp_clock *clk = clock_current();
-	__u64 ts = 0;
+	__u64 rt;
 
-	if (hwts && bpf_ksym_exists(bpf_xdp_metadata_rx_timestamp) &&
-	    bpf_xdp_metadata_rx_timestamp(ctx, &ts) == 0 && ts) {
-		*src = TOCK_XSK_TS_HARDWARE;
-		return ts;
-	}
-	*src = TOCK_XSK_TS_KERNEL;
 	if (!clk)
 		return 0;
+	rt = nic_rx_realtime(ctx, clk, hwts);
+	if (rt) {
+		*src = TOCK_XSK_TS_HARDWARE;
+		return rt;
+	}
+	*src = TOCK_XSK_TS_KERNEL;
 	return bpf_ktime_get_tai_ns() - (__s64)clk->tai_offset * (__s64)TOCK_XDP_NSEC;
 }
 

@@ -133,7 +133,36 @@ struct tock_xdp_clock {
 	__u64 ref_time;   /* wire order, NTP timestamp */
 	__s32 tai_offset; /* TAI - UTC, seconds (host order) */
 	__u32 seq;        /* bumped by every update (host order; diagnostics) */
+	/* The device-bound interface's NIC clock (PHC) against CLOCK_REALTIME, as tockd tracks it
+	 * (hwts_phc.h): realtime = phc + hw_offset + (phc - hw_ref_phc) * hw_drift_q32 / 2^32.
+	 * A PHC runs on whatever time scale PTP or nobody set (often TAI, or free-running), so
+	 * without an estimate (hw_valid 0) the program does not use NIC stamps at all. */
+	__s64 hw_ref_phc;
+	__s64 hw_offset;
+	__s64 hw_drift_q32; /* d(offset)/d(phc) x 2^32, within +-TOCK_XDP_HW_MAX_DRIFT_Q32 */
+	__u32 hw_valid;
+	__u32 hw_pad;
 };
+
+/* Farthest from the estimate's reference a NIC stamp is converted (as hwts_phc.h), and the
+ * largest drift published (1000 ppm): the product stays far inside 64 bits. */
+#define TOCK_XDP_HW_MAX_EXTRAPOLATE_NS (16LL * 1000000000)
+#define TOCK_XDP_HW_MAX_DRIFT_Q32      4294967LL
+
+/* A NIC stamp on the CLOCK_REALTIME scale, or 0 when there is no estimate or the stamp is too
+ * far from it. The XDP program and the unit tests run this same code. */
+static inline __attribute__((always_inline)) __u64
+tock_xdp_phc_to_realtime(const struct tock_xdp_clock *c, __u64 phc)
+{
+	__s64 dt = (__s64)phc - c->hw_ref_phc;
+
+	if (!c->hw_valid || dt > TOCK_XDP_HW_MAX_EXTRAPOLATE_NS ||
+	    dt < -TOCK_XDP_HW_MAX_EXTRAPOLATE_NS)
+		return 0;
+	/* dt < 2^34 and |drift| < 2^23: the product fits; >> on a negative value is arithmetic
+	 * with every compiler tock is built with (and BPF's arsh) */
+	return (__u64)((__s64)phc + c->hw_offset + ((dt * c->hw_drift_q32) >> 32));
+}
 
 /* Keys of the allow/deny LPM tries (addresses in network order). */
 struct tock_lpm4_key {

@@ -88,17 +88,23 @@ void hwts_clock_load(const struct hwts_clock *c, struct hwts_phc_est *out)
 	} while (seqlock_read_retry(&c->seq, begin));
 }
 
-int hwts_set_convert(const struct hwts_set *set, int ifindex, int64_t phc_ns, int64_t *rt_ns)
+int hwts_set_estimate(const struct hwts_set *set, int ifindex, struct hwts_phc_est *out)
 {
-	struct hwts_phc_est e;
-
 	if (!set)
 		return -ENODEV;
 	for (int i = 0; i < set->n; i++) {
 		if (set->clk[i].ifindex != ifindex)
 			continue;
-		hwts_clock_load(&set->clk[i], &e);
-		return hwts_phc_to_realtime(&e, phc_ns, rt_ns);
+		hwts_clock_load(&set->clk[i], out);
+		return out->valid ? 0 : -EAGAIN;
 	}
 	return -ENODEV;
+}
+
+int hwts_set_convert(const struct hwts_set *set, int ifindex, int64_t phc_ns, int64_t *rt_ns)
+{
+	struct hwts_phc_est e;
+	int err = hwts_set_estimate(set, ifindex, &e);
+
+	return err == -ENODEV ? err : hwts_phc_to_realtime(&e, phc_ns, rt_ns);
 }

@@ -82,6 +82,10 @@ void hwts_set_close(struct hwts_set *set);
  * no estimate yet, out of range). */
 int hwts_set_convert(const struct hwts_set *set, int ifindex, int64_t phc_ns, int64_t *rt_ns);
 
+/* The current estimate of ifindex's PHC (seqlock read). 0, -ENODEV (no such clock) or
+ * -EAGAIN (no estimate yet). */
+int hwts_set_estimate(const struct hwts_set *set, int ifindex, struct hwts_phc_est *out);
+
 /* Publishes a new estimate into a clock (seqlock write). */
 void hwts_clock_store(struct hwts_clock *c, const struct hwts_phc_est *e);
 

@@ -46,7 +46,8 @@ struct xdp_loader {
 	int n_att;
 	int xsk_ifindex[TOCK_XSK_MAX_IFACES]; /* slot -> ifindex in tock_xsk_ifaces (0: free) */
 	uint32_t clock_seq;
-	uint32_t clock_cur; /* tock_clock entry the program reads (tock_clock_cur) */
+	uint32_t clock_cur;        /* tock_clock entry the program reads (tock_clock_cur) */
+	struct tock_xdp_clock phc; /* only its hw_* fields: the NIC clock's estimate */
 	char pin_dir[PATH_MAX];
 };
 
@@ -372,6 +373,10 @@ int xdp_loader_set_clock(struct xdp_loader *l, const struct tock_clock_status *s
 	int err;
 
 	clock_value(&c, st, valid, ++l->clock_seq);
+	c.hw_ref_phc = l->phc.hw_ref_phc;
+	c.hw_offset = l->phc.hw_offset;
+	c.hw_drift_q32 = l->phc.hw_drift_q32;
+	c.hw_valid = l->phc.hw_valid;
 	err = neg_errno(bpf_map__update_elem(l->skel->maps.tock_clock, &next, sizeof(next), &c,
 	                                     sizeof(c), BPF_ANY));
 	if (err)
@@ -607,6 +612,32 @@ struct tock_bpf *xdp_loader_skel(struct xdp_loader *l)
 int xdp_loader_hwts(const struct xdp_loader *l)
 {
 	return l->hwts_ifindex > 0;
+}
+
+int xdp_loader_hwts_ifindex(const struct xdp_loader *l)
+{
+	return l->hwts_ifindex > 0 ? l->hwts_ifindex : 0;
+}
+
+void xdp_clock_set_phc(struct tock_xdp_clock *c, const struct hwts_phc_est *e)
+{
+	double q = e && e->valid ? e->drift * 4294967296.0 : 0;
+
+	c->hw_ref_phc = c->hw_offset = c->hw_drift_q32 = 0;
+	c->hw_valid = 0;
+	/* a drift past 1000 ppm is no PHC worth trusting (and would overflow the program's
+	 * product): such an estimate is not published */
+	if (!e || !e->valid || q > TOCK_XDP_HW_MAX_DRIFT_Q32 || q < -TOCK_XDP_HW_MAX_DRIFT_Q32)
+		return;
+	c->hw_ref_phc = e->ref_phc;
+	c->hw_offset = e->ref_offset;
+	c->hw_drift_q32 = (int64_t)(q < 0 ? q - 0.5 : q + 0.5);
+	c->hw_valid = 1;
+}
+
+void xdp_loader_set_phc(struct xdp_loader *l, const struct hwts_phc_est *e)
+{
+	xdp_clock_set_phc(&l->phc, e);
 }
 
 void xdp_loader_destroy(struct xdp_loader *l)

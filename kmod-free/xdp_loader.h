@@ -22,6 +22,7 @@
 
 #include "clock.h"
 #include "conf.h"
+#include "hwts_phc.h"
 #include "tock_shared.h"
 
 struct xdp_loader;
@@ -133,6 +134,19 @@ struct tock_bpf *xdp_loader_skel(struct xdp_loader *l);
 
 /* Whether the device-bound (NIC timestamp) variant is the one loaded. */
 int xdp_loader_hwts(const struct xdp_loader *l);
+
+/* The interface the device-bound variant is bound to (0 when it is not loaded). */
+int xdp_loader_hwts_ifindex(const struct xdp_loader *l);
+
+/*
+ * The estimate of that interface's NIC clock against CLOCK_REALTIME (hwts_phc.h), published
+ * with the next xdp_loader_set_clock(); NULL (or an invalid estimate) withdraws it, and the
+ * program then stamps with the kernel's clock rather than trust a PHC's own time scale.
+ */
+void xdp_loader_set_phc(struct xdp_loader *l, const struct hwts_phc_est *e);
+
+/* The hw_* fields of a clock map value from an estimate (NULL or invalid: none). */
+void xdp_clock_set_phc(struct tock_xdp_clock *c, const struct hwts_phc_est *e);
 
 /* Detaches every link, removes pins, unloads everything and frees l (NULL is fine). */
 void xdp_loader_destroy(struct xdp_loader *l);

@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "hwts_phc.h"
+#include "xdp_loader.h"
 
 #define NS 1000000000LL
 
@@ -119,6 +120,63 @@ static void test_set(void)
 	CHECK_EQ(rt, 100 * NS + 50);
 	CHECK_EQ(hwts_set_convert(&set, 8, 63 * NS, &rt), -ENODEV);
 	CHECK_EQ(hwts_set_convert(NULL, 7, 63 * NS, &rt), -ENODEV);
+	CHECK_EQ(hwts_set_estimate(&set, 7, &e), 0);
+	CHECK_EQ(e.ref_offset, 37 * NS + 50);
+	CHECK_EQ(hwts_set_estimate(&set, 8, &e), -ENODEV);
+	hwts_phc_init(&e);
+	hwts_clock_store(&set.clk[0], &e);
+	CHECK_EQ(hwts_set_estimate(&set, 7, &e), -EAGAIN);
+}
+
+/*
+ * The XDP program converts NIC stamps with the clock map's fixed-point copy of the estimate
+ * (tock_xdp_phc_to_realtime, the very function the program runs): it must agree with the
+ * workers' conversion to a few ns, refuse what they refuse, and without an estimate give 0
+ * (so that a PHC on TAI, 37 s ahead, is never served as UTC).
+ */
+static void test_xdp_conversion(unsigned seed)
+{
+	struct tock_xdp_clock c = {0};
+	struct hwts_phc_est e;
+	int64_t rt;
+
+	srand(seed);
+	for (int i = 0; i < 20000; i++) {
+		int64_t dt = (int64_t)(rand() % 32001 - 16000) * 1000000; /* +-16 s */
+
+		hwts_phc_init(&e);
+		e.valid = 1;
+		e.ref_phc = (int64_t)1700000000 * NS + (int64_t)rand() * 1000;
+		e.ref_offset = -37 * NS + (rand() % 2000001 - 1000000); /* a TAI PHC, +-1 ms */
+		e.drift = (rand() % 1000001 - 500000) * 1e-9;           /* +-500 ppm */
+		xdp_clock_set_phc(&c, &e);
+		CHECK_EQ(c.hw_valid, 1);
+		CHECK_EQ(hwts_phc_to_realtime(&e, e.ref_phc + dt, &rt), 0);
+		int64_t x = (int64_t)tock_xdp_phc_to_realtime(&c, (uint64_t)(e.ref_phc + dt));
+
+		CHECK(llabs(x - rt) <= 5, "phc %+lld ns from ref, drift %g: xdp %lld, workers %lld",
+		      (long long)dt, e.drift, (long long)x, (long long)rt);
+	}
+	/* the TAI PHC: 37 s ahead of the system clock, no drift */
+	e.ref_phc = 1000 * NS + 37 * NS;
+	e.ref_offset = -37 * NS;
+	e.drift = 0;
+	xdp_clock_set_phc(&c, &e);
+	CHECK_EQ(tock_xdp_phc_to_realtime(&c, 1005 * NS + 37 * NS), 1005 * NS);
+	/* out of reach, as hwts_phc_to_realtime refuses */
+	CHECK_EQ(tock_xdp_phc_to_realtime(&c, e.ref_phc + HWTS_MAX_EXTRAPOLATE_NS + 1), 0);
+	CHECK_EQ(tock_xdp_phc_to_realtime(&c, e.ref_phc - HWTS_MAX_EXTRAPOLATE_NS - 1), 0);
+	/* no estimate, or an absurd drift: no conversion */
+	e.drift = 2e-3;
+	xdp_clock_set_phc(&c, &e);
+	CHECK_EQ(c.hw_valid, 0);
+	CHECK_EQ(tock_xdp_phc_to_realtime(&c, e.ref_phc), 0);
+	e.drift = 0;
+	e.valid = 0;
+	xdp_clock_set_phc(&c, &e);
+	CHECK_EQ(tock_xdp_phc_to_realtime(&c, e.ref_phc), 0);
+	xdp_clock_set_phc(&c, NULL);
+	CHECK_EQ(c.hw_valid, 0);
 }
 
 int main(void)
@@ -130,5 +188,6 @@ int main(void)
 	test_drift_tracking(seed);
 	test_step();
 	test_set();
+	test_xdp_conversion(seed);
 	return check_done("test_hwts");
 }

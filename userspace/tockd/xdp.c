@@ -298,10 +298,15 @@ void tockd_xdp_start(struct tockd *d)
 
 void tockd_xdp_clock(struct tockd *d, const struct tock_clock_status *st)
 {
-	int err;
+	int ifindex, err;
+	struct hwts_phc_est e;
 
 	if (!d->xdp)
 		return;
+	/* the NIC's clock goes with each update: the program converts NIC stamps with it */
+	ifindex = xdp_loader_hwts_ifindex(d->xdp);
+	xdp_loader_set_phc(d->xdp,
+	                   ifindex && hwts_set_estimate(&d->hw, ifindex, &e) == 0 ? &e : NULL);
 	err = xdp_loader_set_clock(d->xdp, st, st->leap != CLOCK_LEAP_UNSYNC);
 	if (err)
 		LOG_RATELIMITED(60, LOG_WARNING, "xdp: cannot update the clock map: %s",
