@@ -4,10 +4,12 @@
 # generated demo CA and certificate, prints how to query them, and stops both on Ctrl-C.
 # TOCK_DEMO_DETACH=1 leaves them running (their pids are printed); TOCK_DEMO_PORT and
 # TOCK_DEMO_KEPORT pick other ports when 123/4460 are taken (e.g. by a system chronyd).
+# TOCK_DEMO_DIR (build/demo) and TOCK_B (build) are for the test that runs this script.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
-demo=$top/build/demo
+demo=${TOCK_DEMO_DIR:-$top/build/demo}
+bin=${TOCK_B:-build}/bin
 port=${TOCK_DEMO_PORT:-123}
 keport=${TOCK_DEMO_KEPORT:-4460}
 mkdir -p "$demo/state" "$demo/run"
@@ -49,11 +51,11 @@ workers 2
 $clock_conf
 CONF
 
-build/bin/tockd -f "$demo/tock.conf" -n
-build/bin/tock-ke -f "$demo/tock.conf" -n
-build/bin/tock-ke -f "$demo/tock.conf" -d >"$demo/tock-ke.log" 2>&1 </dev/null &
+"$bin"/tockd -f "$demo/tock.conf" -n
+"$bin"/tock-ke -f "$demo/tock.conf" -n
+"$bin"/tock-ke -f "$demo/tock.conf" -d >"$demo/tock-ke.log" 2>&1 </dev/null &
 ke_pid=$!
-build/bin/tockd -f "$demo/tock.conf" -d >"$demo/tockd.log" 2>&1 </dev/null &
+"$bin"/tockd -f "$demo/tock.conf" -d >"$demo/tockd.log" 2>&1 </dev/null &
 td_pid=$!
 sleep 1
 for p in $ke_pid $td_pid; do
@@ -69,10 +71,10 @@ Query it with chronyd as an NTS client (prints the offset, does not touch the cl
 Plain NTP:
   ntpdig -p 1 127.0.0.1$( [ "$port" = 123 ] || echo "   (ntpdig only speaks port 123)")
 Counters:
-  build/bin/tockctl -r $demo/run serverstats
+  $bin/tockctl -r $demo/run serverstats
   chronyc -h $demo/run/tockd.sock serverstats
 NTS-KE by hand:
-  build/bin/tockctl ke 127.0.0.1:$keport --ca $demo/ca.pem
+  $bin/tockctl ke 127.0.0.1:$keport --ca $demo/ca.pem
 MSG
 
 if [ "${TOCK_DEMO_DETACH:-0}" = 1 ]; then
