@@ -55,7 +55,7 @@ deps:
 # ---- BPF: object and generated skeleton (never committed) -------------------------
 $(B)/bpf/%.bpf.o: bpf/%.bpf.c $(wildcard bpf/*.h)
 	@mkdir -p $(@D)
-	$(CLANG) -O2 -g -target bpf -D__TARGET_ARCH_x86 -I/usr/include/$(shell uname -m)-linux-gnu \
+	$(CLANG) -O2 -g -target bpf -mcpu=v3 -D__TARGET_ARCH_x86 -I/usr/include/$(shell uname -m)-linux-gnu \
 		-Ibpf -Wall -Wno-unused-function -c $< -o $@
 # Keep the objects: tests and bench/ attach tock_pass.bpf.o directly.
 .SECONDARY: $(patsubst bpf/%.bpf.c,$(B)/bpf/%.bpf.o,$(BPF_SRC))

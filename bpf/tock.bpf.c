@@ -300,38 +300,51 @@ static __always_inline void limit_key(struct pkt *p, const struct tock_xdp_confi
 	__builtin_memcpy(k->addr, w, sizeof(w));
 }
 
+/* Attempts at the compare-and-swap before a contended request counts as over the limit. */
+#define LIMIT_CAS_TRIES 4
+
+/* Takes one token from the bucket whose state is *tat (see struct tock_limit_bucket). */
+static __always_inline int gcra_take(__u64 *tat, __u64 now, const struct tock_xdp_config *cfg)
+{
+	__u64 seen = *(volatile __u64 *)tat;
+
+	for (int i = 0; i < LIMIT_CAS_TRIES; i++) {
+		__u64 at = seen > now ? seen : now, prev;
+
+		if (at - now > cfg->tau_ns)
+			return 0;
+		prev = __sync_val_compare_and_swap(tat, seen, at + cfg->interval_ns);
+		if (prev == seen)
+			return 1;
+		seen = prev; /* another CPU took one meanwhile: decide again on its value */
+	}
+	return 0; /* still contended: refusing keeps the rate a ceiling */
+}
+
 /* Token bucket: 1 if the request may go on, 0 if it is over the limit. */
 static __always_inline int limiter_admit(struct pkt *p, const struct tock_xdp_config *cfg)
 {
 	struct tock_limit_key k = {};
 	struct tock_limit_bucket *b;
-	__u64 now = bpf_ktime_get_ns(), cap = (__u64)cfg->burst * TOCK_XDP_TOKEN, credit, elapsed;
+	__u64 now = bpf_ktime_get_ns();
 
 	limit_key(p, cfg, &k);
 	b = bpf_map_lookup_elem(&tock_limiter, &k);
 	if (!b) {
-		struct tock_limit_bucket nb = {.last_ns = now, .hits = 1};
+		/* a new prefix: a full bucket less this request's token */
+		struct tock_limit_bucket nb = {
+		    .tat = now + cfg->interval_ns, .last_ns = now, .hits = 1};
 
-		nb.credit = cap >= TOCK_XDP_TOKEN ? cap - TOCK_XDP_TOKEN : 0;
-		bpf_map_update_elem(&tock_limiter, &k, &nb, BPF_ANY);
-		return cap >= TOCK_XDP_TOKEN;
+		if (bpf_map_update_elem(&tock_limiter, &k, &nb, BPF_NOEXIST) == 0)
+			return 1;
+		b = bpf_map_lookup_elem(&tock_limiter, &k); /* another CPU made it first */
+		if (!b)
+			return 0;
 	}
-	elapsed = now - b->last_ns;
-	credit = b->credit;
-	/* Bounding elapsed by full_ns keeps elapsed * rate below burst * TOKEN + rate. */
-	if (elapsed >= cfg->full_ns)
-		credit = cap;
-	else if (credit + elapsed * cfg->rate < cap)
-		credit += elapsed * cfg->rate;
-	else
-		credit = cap;
 	b->last_ns = now;
 	__sync_fetch_and_add(&b->hits, 1);
-	if (credit >= TOCK_XDP_TOKEN) {
-		b->credit = credit - TOCK_XDP_TOKEN;
+	if (gcra_take(&b->tat, now, cfg))
 		return 1;
-	}
-	b->credit = credit;
 	__sync_fetch_and_add(&b->limited, 1);
 	return 0;
 }

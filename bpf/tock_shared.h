@@ -12,10 +12,8 @@
 #define TOCK_XDP_NTP_PORT 123
 #define TOCK_XDP_NTP_HDR  48
 #define TOCK_XDP_NSEC     1000000000ULL
-/* One token in the limiter's credit unit: credit grows by elapsed_ns * rate, so a token is
- * worth 1e9 units and no division is needed in the program. */
-#define TOCK_XDP_TOKEN TOCK_XDP_NSEC
-/* Bounds the loader enforces so that burst * TOKEN and elapsed * rate never overflow. */
+/* Bounds the loader enforces (burst * 1e9 ns of lead stays far inside 64 bits). A rate that
+ * does not divide 1e9 is rounded to whole ns per token: 1e-4 off at most up to 100000/s. */
 #define TOCK_XDP_MAX_RATE        100000000U
 #define TOCK_XDP_MAX_BURST       1000000U
 #define TOCK_XDP_LIMITER_ENTRIES 65536
@@ -112,7 +110,8 @@ struct tock_xdp_config {
 	__u8 prefix6;       /* limiter key length for IPv6 (1..128) */
 	__u8 allowed_modes; /* bit m set (m = 0, 1, 2): pass mode m instead of dropping it */
 	__u8 pad;
-	__u64 full_ns; /* ns to refill an empty bucket: ceil(burst * 1e9 / rate) */
+	__u64 interval_ns; /* ns per token: 1e9 / rate, rounded (>= 1) */
+	__u64 tau_ns;      /* (burst - 1) * interval_ns: how far ahead a bucket may run */
 };
 
 /* Entries in the clock map (double buffer; the tock_clock_cur map names the current one).
@@ -182,11 +181,17 @@ struct tock_limit_key {
 	__u8 addr[16];
 };
 
-/* Limiter value (LRU hash). Updated without a lock: CPUs racing on one prefix may lose an
- * update, an error of about one token per racing CPU, which a limiter tolerates. */
+/*
+ * Limiter value (LRU hash). The token bucket is kept as one word, the generic cell rate
+ * algorithm's "theoretical arrival time": the bucket is full when tat <= now, and each
+ * request moves tat one interval on, refused when that would put it more than tau ahead of
+ * now. One word can be updated with compare-and-swap, so CPUs racing on one prefix (a flood
+ * spread over queues) can never let more than the rate through. The other fields are
+ * statistics.
+ */
 struct tock_limit_bucket {
-	__u64 credit;  /* tokens * TOCK_XDP_TOKEN */
-	__u64 last_ns; /* bpf_ktime_get_ns() (CLOCK_MONOTONIC) of the last request */
+	__u64 tat;     /* CLOCK_MONOTONIC ns (bpf_ktime_get_ns) */
+	__u64 last_ns; /* bpf_ktime_get_ns() of the last request */
 	__u64 hits;    /* requests seen */
 	__u64 limited; /* requests over the limit */
 };

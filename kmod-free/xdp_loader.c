@@ -140,8 +140,18 @@ int xdp_config_from_conf(const struct tock_conf *conf, struct tock_xdp_config *o
 	    rl->burst > TOCK_XDP_MAX_BURST)
 		return -EINVAL;
 	out->flags |= TOCK_XDP_F_RATELIMIT;
-	out->full_ns = ((uint64_t)rl->burst * TOCK_XDP_NSEC + rl->rate - 1) / rl->rate;
+	xdp_config_set_rate(out, rl->rate, rl->burst);
 	return 0;
+}
+
+void xdp_config_set_rate(struct tock_xdp_config *c, uint32_t rate, uint32_t burst)
+{
+	c->rate = rate;
+	c->burst = burst;
+	c->interval_ns = rate ? (TOCK_XDP_NSEC + rate / 2) / rate : 0;
+	if (rate && !c->interval_ns)
+		c->interval_ns = 1;
+	c->tau_ns = burst ? (uint64_t)(burst - 1) * c->interval_ns : 0;
 }
 
 int xdp_loader_set_config(struct xdp_loader *l, const struct tock_xdp_config *cfg)
@@ -429,13 +439,15 @@ static void client_fill(struct xdp_client *c, const struct tock_limit_key *k,
                         uint64_t now)
 {
 	double idle = now > b->last_ns ? (double)(now - b->last_ns) / 1e9 : 0;
-	double tokens = (double)b->credit / (double)TOCK_XDP_TOKEN + idle * cfg->rate;
+	/* how far the bucket runs ahead of now, in tokens taken out of a full one */
+	double ahead = b->tat > now ? (double)(b->tat - now) : 0;
+	double tokens = cfg->interval_ns ? cfg->burst - ahead / (double)cfg->interval_ns : 0;
 
 	memset(c, 0, sizeof(*c));
 	c->family = k->family == 6 ? AF_INET6 : AF_INET;
 	memcpy(c->addr, k->addr, sizeof(c->addr));
 	c->prefixlen = k->prefixlen;
-	c->tokens = tokens > cfg->burst ? cfg->burst : tokens;
+	c->tokens = tokens < 0 ? 0 : tokens > cfg->burst ? cfg->burst : tokens;
 	c->idle = idle;
 	c->last_ns = b->last_ns;
 	c->hits = b->hits;

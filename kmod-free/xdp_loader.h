@@ -66,6 +66,9 @@ int xdp_loader_configure(struct xdp_loader *l, const struct tock_conf *conf);
  * bounds the program relies on (rate, burst, prefix lengths). */
 int xdp_config_from_conf(const struct tock_conf *conf, struct tock_xdp_config *out);
 
+/* Sets the limiter's rate and burst, and the interval and lead the program uses. */
+void xdp_config_set_rate(struct tock_xdp_config *c, uint32_t rate, uint32_t burst);
+
 /* Writes a config map value directly (tests, benchmarks). 0 or a negative errno. */
 int xdp_loader_set_config(struct xdp_loader *l, const struct tock_xdp_config *cfg);
 

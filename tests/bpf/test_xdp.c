@@ -9,6 +9,8 @@
  *   bpf_test_xdp bench    also time each verdict (ns per frame)
  */
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <sched.h>
 #include <endian.h>
 #include <errno.h>
 #include <linux/if_ether.h>
@@ -206,15 +208,13 @@ static int set_cfg(uint32_t flags, uint32_t rate, uint32_t burst, uint32_t kod, 
                    uint8_t p4, uint8_t p6, uint8_t modes)
 {
 	struct tock_xdp_config c = {.flags = flags,
-	                            .rate = rate,
-	                            .burst = burst,
 	                            .kod_every = kod,
 	                            .leak_every = leak,
 	                            .prefix4 = p4,
 	                            .prefix6 = p6,
 	                            .allowed_modes = modes};
 
-	c.full_ns = rate ? ((uint64_t)burst * 1000000000ULL + rate - 1) / rate : 0;
+	xdp_config_set_rate(&c, rate, burst);
 	return xdp_loader_set_config(xl, &c);
 }
 
@@ -805,7 +805,8 @@ static void test_config_from_conf(void)
 	c.xdp_fastpath = 1;
 	CHECK_EQ(xdp_config_from_conf(&c, &x), 0);
 	CHECK_EQ(x.flags, TOCK_XDP_F_RATELIMIT | TOCK_XDP_F_FASTPATH);
-	CHECK_EQ(x.full_ns, 3333333334ULL);
+	CHECK_EQ(x.interval_ns, 333333333ULL);
+	CHECK_EQ(x.tau_ns, 9 * 333333333ULL);
 	CHECK_EQ(x.prefix4, 24);
 	CHECK_EQ(x.prefix6, 56);
 	c.ratelimit.rate = 0;
@@ -894,6 +895,73 @@ static void bench(void)
 	       bench_single(&s, XDP_TX, 20000) - base_single + base_repeat);
 }
 
+/*
+ * Every CPU floods one prefix at once (a flood spread over NIC queues): the bucket is one word
+ * updated with compare-and-swap, so together they get exactly the burst plus what the rate
+ * refilled meanwhile, never more. Without the compare-and-swap, two CPUs that read the same
+ * state both take its last token.
+ */
+#define RACE_RUNS 20000
+
+struct racer {
+	int cpu;
+	long passed;
+	long runs;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+	struct spec s = req4(0x0a01);
+	uint8_t in[MAXF], out[MAXF];
+	size_t len = build(in, &s);
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(r->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	for (int i = 0; i < RACE_RUNS; i++) {
+		uint32_t olen = 0;
+		int v = run(in, len, out, &olen);
+
+		r->runs += v >= 0;
+		r->passed += v == XDP_PASS;
+	}
+	return NULL;
+}
+
+static void test_ratelimit_race(void)
+{
+	enum { BURST = 5000 };
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN), passed = 0, runs = 0;
+	struct racer r[4] = {0};
+	pthread_t t[4];
+	int n = ncpu < 2 ? 2 : ncpu > 4 ? 4 : (int)ncpu;
+	struct timespec a, b;
+	double secs;
+
+	/* 1/s: the refill during the run is a token or two */
+	set_cfg(TOCK_XDP_F_RATELIMIT, 1, BURST, 0, 0, 32, 64, 0);
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	for (int i = 0; i < n; i++) {
+		r[i].cpu = i % (int)(ncpu > 0 ? ncpu : 1);
+		CHECK_EQ(pthread_create(&t[i], NULL, race, &r[i]), 0);
+	}
+	for (int i = 0; i < n; i++) {
+		pthread_join(t[i], NULL);
+		passed += r[i].passed;
+		runs += r[i].runs;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	secs = (double)(b.tv_sec - a.tv_sec) + (double)(b.tv_nsec - a.tv_nsec) / 1e9;
+	CHECK_EQ(runs, (long)n * RACE_RUNS);
+	CHECK(passed >= BURST && passed <= BURST + (long)secs + 1,
+	      "%d CPUs, %d runs each: %ld passed, want %d + at most %.0f refilled", n, RACE_RUNS,
+	      passed, BURST, secs + 1);
+	printf("%s: %d CPUs racing on one prefix: %ld of %ld passed (burst %d, %.2f s)\n", T_NAME,
+	       n, passed, runs, BURST, secs);
+}
+
 int main(int argc, char **argv)
 {
 	struct xdp_loader_opts opts = {.hwts_ifname = ""};
@@ -924,6 +992,7 @@ int main(int argc, char **argv)
 	test_fastpath();
 	test_clock_double_buffer();
 	test_clients_and_names();
+	test_ratelimit_race(); /* last: its prefix would top the client list */
 	if (argc > 1 && !strcmp(argv[1], "bench"))
 		bench();
 	xdp_loader_destroy(xl);
