@@ -667,11 +667,14 @@ int main(void)
 		printf("test_siv: cannot hook OpenSSL's allocator, allocation check skipped\n");
 	siv_force_portable(1);
 	CHECK(strcmp(impl_now(), "openssl") == 0);
+	CHECK(strcmp(siv_impl_default(), "openssl") == 0);
 	test_suite(alloc_counted);
 	siv_force_portable(0);
 	/* Without this the AES-NI half could silently test OpenSSL twice. */
 	CHECK(strcmp(impl_now(), ni ? "aes-ni" : "openssl") == 0, "default back-end %s",
 	      impl_now());
+	CHECK(strcmp(siv_impl_default(), impl_now()) == 0, "siv_impl_default %s, siv_new %s",
+	      siv_impl_default(), impl_now());
 	if (!ni) {
 		printf("test_siv: AES-NI unusable here (or TOCK_SIV_NO_AESNI set): OpenSSL only\n");
 		return check_done("test_siv");

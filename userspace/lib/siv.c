@@ -468,6 +468,11 @@ const char *siv_impl(const struct siv *s)
 	return s && s->ops ? s->ops->name : NULL;
 }
 
+const char *siv_impl_default(void)
+{
+	return ops_for_new()->name;
+}
+
 /* ---- SIV on either back-end ---------------------------------------------------------- */
 
 /* CMAC of an empty component, computed once per key. */

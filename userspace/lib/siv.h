@@ -73,6 +73,9 @@ int siv_decrypt(struct siv *s, const struct siv_ad *ad, size_t n_ad, const uint8
  */
 const char *siv_impl(const struct siv *s);
 
+/* The back-end siv_new() would pick now, by the same rules (for start-up lines and probes). */
+const char *siv_impl_default(void);
+
 /*
  * With on != 0, instances made from now on use the OpenSSL back-end whatever the CPU; 0
  * restores the automatic choice. For tests and benchmarks that compare the two; instances

@@ -258,16 +258,6 @@ static int control_start(struct tockd *d)
 
 /* Everything privileged, in order (sockets and rings, XDP, maps, control sockets); then the
  * privilege drop. 0 or -errno. */
-/* The AES back-end the workers' NTS crypto runs on, for the start-up line. */
-static const char *siv_backend_name(void)
-{
-	struct siv *s = siv_new(SIV_AEAD_CMAC_256);
-	const char *name = s ? siv_impl(s) : "unavailable";
-
-	siv_free(s);
-	return name;
-}
-
 static int start(struct tockd *d)
 {
 	int err = rundir_prepare(&d->conf);
@@ -343,7 +333,7 @@ int main(int argc, char **argv)
 	}
 	if (start(&d) == 0) {
 		sdnotify_ready();
-		log_notice("serving NTP (AES-SIV on %s)", siv_backend_name());
+		log_notice("serving NTP (AES-SIV on %s)", siv_impl_default());
 		main_loop(&d, sfd);
 		ret = 0;
 	}
