@@ -621,11 +621,6 @@ struct tock_bpf *xdp_loader_skel(struct xdp_loader *l)
 	return l->skel;
 }
 
-int xdp_loader_hwts(const struct xdp_loader *l)
-{
-	return l->hwts_ifindex > 0;
-}
-
 int xdp_loader_hwts_ifindex(const struct xdp_loader *l)
 {
 	return l->hwts_ifindex > 0 ? l->hwts_ifindex : 0;

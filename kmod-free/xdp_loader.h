@@ -135,10 +135,8 @@ int xdp_loader_prog_fd(const struct xdp_loader *l);
 /* The skeleton itself, for tests and benchmarks that read maps directly. */
 struct tock_bpf *xdp_loader_skel(struct xdp_loader *l);
 
-/* Whether the device-bound (NIC timestamp) variant is the one loaded. */
-int xdp_loader_hwts(const struct xdp_loader *l);
-
-/* The interface the device-bound variant is bound to (0 when it is not loaded). */
+/* The interface the device-bound (NIC timestamp) variant is bound to; 0 when the plain
+ * program is the one loaded. */
 int xdp_loader_hwts_ifindex(const struct xdp_loader *l);
 
 /*

@@ -110,7 +110,7 @@ static int run_tock(struct tock_conf *c, int hwts, int timeout)
 		return 1;
 	}
 	printf("ready %s%s\n", mode == CONF_XDP_NATIVE ? "native" : "generic",
-	       xdp_loader_hwts(xl) ? "+hwts" : "");
+	       xdp_loader_hwts_ifindex(xl) ? "+hwts" : "");
 	fflush(stdout);
 	for (int i = 0; !stop && i < timeout * 10; i++) {
 		if (i % 10 == 0) {

@@ -129,6 +129,9 @@ void worker_sync_keys(struct tockd_worker *w);
 void worker_serve_one(struct tockd_worker *w, struct tock_filter *f, struct transport_pkt *p,
                       uint64_t now_ns);
 void worker_pin(struct tockd_worker *w);
+/* Starts n threads running main_fn(&ws[i]), marking each started; what names them in errors. */
+int worker_threads_start(struct tockd_worker *ws, int n, void *(*main_fn)(void *),
+                         const char *what);
 uint64_t worker_mono_ns(void);
 #define WORKER_POLL_MS 250 /* how soon a worker notices it should stop */
 

@@ -222,18 +222,23 @@ int workers_filter_setup(struct tockd *d)
 	return 0;
 }
 
-int workers_start(struct tockd *d)
+int worker_threads_start(struct tockd_worker *ws, int n, void *(*main_fn)(void *), const char *what)
 {
-	for (int i = 0; i < d->n_workers; i++) {
-		int err = pthread_create(&d->workers[i].thread, NULL, worker_main, &d->workers[i]);
+	for (int i = 0; i < n; i++) {
+		int err = pthread_create(&ws[i].thread, NULL, main_fn, &ws[i]);
 
 		if (err) {
-			log_err("worker %d: cannot start: %s", i, strerror(err));
+			log_err("%s %d: cannot start: %s", what, i, strerror(err));
 			return -err;
 		}
-		d->workers[i].started = 1;
+		ws[i].started = 1;
 	}
 	return 0;
+}
+
+int workers_start(struct tockd *d)
+{
+	return worker_threads_start(d->workers, d->n_workers, worker_main, "worker");
 }
 
 void workers_stop(struct tockd *d)

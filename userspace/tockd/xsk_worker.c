@@ -298,16 +298,7 @@ void xsk_workers_create(struct tockd *d)
 
 int xsk_workers_start(struct tockd *d)
 {
-	for (int i = 0; i < d->n_xsks; i++) {
-		int err = pthread_create(&d->xsks[i].thread, NULL, xsk_main, &d->xsks[i]);
-
-		if (err) {
-			log_err("afxdp worker %d: cannot start: %s", i, strerror(err));
-			return -err;
-		}
-		d->xsks[i].started = 1;
-	}
-	return 0;
+	return worker_threads_start(d->xsks, d->n_xsks, xsk_main, "afxdp worker");
 }
 
 void xsk_workers_stop(struct tockd *d)
