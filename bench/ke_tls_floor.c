@@ -32,16 +32,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "ke_tls_floor.h"
+
 static const unsigned char alpn[] = "\x07ntske/1";
 static int described; /* the first session's parameters were printed */
-
-static double cpu_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static void die(const char *what)
 {
@@ -202,50 +196,31 @@ static double session(SSL *srv, SSL_CTX *cctx)
 	return t;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* The server's SSL across run_batches() calls: new per session, or one reused (-r). */
+struct setup {
+	SSL_CTX *sctx, *cctx;
+	int reuse;
+	SSL *srv;
+};
+
+/* One session; making (or clearing) and freeing the server's SSL is counted too. */
+static double one_session(void *arg)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	struct setup *u = arg;
+	double t0 = cpu_us(), t;
 
-	return (x > y) - (x < y);
-}
-
-/* Sessions in batches of BATCH; the machine is shared, so the batches' minimum and median
- * say more than the mean (interference only ever adds time). */
-#define BATCH 50
-
-static void run_sessions(SSL_CTX *sctx, SSL_CTX *cctx, int n, int reuse)
-{
-	int nb = (n + BATCH - 1) / BATCH, i, b;
-	double *per = calloc((size_t)nb, sizeof(*per)), total = 0, t0;
-	SSL *srv = NULL;
-
-	if (!per)
-		die("out of memory");
-	for (b = 0; b < nb; b++) {
-		for (i = 0; i < BATCH; i++) {
-			t0 = cpu_us();
-			if (!srv)
-				srv = SSL_new(sctx);
-			else if (!SSL_clear(srv))
-				die("SSL_clear");
-			per[b] += cpu_us() - t0;
-			per[b] += session(srv, cctx);
-			t0 = cpu_us();
-			if (!reuse) {
-				SSL_free(srv);
-				srv = NULL;
-			}
-			per[b] += cpu_us() - t0;
-		}
-		total += per[b];
-		per[b] /= BATCH;
+	if (!u->srv)
+		u->srv = SSL_new(u->sctx);
+	else if (!SSL_clear(u->srv))
+		die("SSL_clear");
+	t = cpu_us() - t0;
+	t += session(u->srv, u->cctx);
+	t0 = cpu_us();
+	if (!u->reuse) {
+		SSL_free(u->srv);
+		u->srv = NULL;
 	}
-	SSL_free(srv);
-	qsort(per, (size_t)nb, sizeof(*per), cmp_double);
-	printf("server CPU per session: min %.1f  median %.1f  mean %.1f us (%d sessions, %s)\n",
-	       per[0], per[nb / 2], total / (nb * BATCH), nb * BATCH,
-	       reuse ? "SSL_clear" : "SSL_new/SSL_free");
-	free(per);
+	return t + cpu_us() - t0;
 }
 
 /* ---- single operations ---- */
@@ -420,8 +395,12 @@ int main(int argc, char **argv)
 	if (only_ops) {
 		ops(sctx, cctx, n);
 	} else {
-		run_sessions(sctx, cctx, BATCH, reuse); /* warm-up */
-		run_sessions(sctx, cctx, n, reuse);
+		struct setup u = {sctx, cctx, reuse, NULL};
+		const char *note = reuse ? "SSL_clear" : "SSL_new/SSL_free";
+
+		run_batches(one_session, &u, BATCH, note); /* warm-up */
+		run_batches(one_session, &u, n, note);
+		SSL_free(u.srv);
 	}
 	SSL_CTX_free(sctx);
 	SSL_CTX_free(cctx);

@@ -22,7 +22,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 
-#define PIPE_CAP 32768
+#include "ke_tls_floor.h"
 
 static int described; /* the first session's parameters were printed */
 
@@ -32,24 +32,6 @@ static const char *server_prio =
     "NORMAL:%SERVER_PRECEDENCE:-VERS-ALL:+VERS-TLS1.3:-CIPHER-ALL:+AES-128-GCM:"
     "+AES-256-GCM:+CHACHA20-POLY1305";
 
-/* One direction of the in-memory connection. */
-struct pipe {
-	unsigned char buf[PIPE_CAP];
-	size_t r, w;
-};
-
-struct end {
-	struct pipe *in, *out;
-};
-
-static double cpu_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
-
 static void die(const char *what, int err)
 {
 	fprintf(stderr, "ke_tls_floor_gnutls: %s: %s\n", what, err ? gnutls_strerror(err) : "");
@@ -58,32 +40,21 @@ static void die(const char *what, int err)
 
 static ssize_t push(gnutls_transport_ptr_t p, const void *data, size_t len)
 {
-	struct end *e = p;
-
-	if (e->out->w + len > PIPE_CAP) {
+	if (pipe_put(p, data, len)) {
 		errno = ENOSPC;
 		return -1;
 	}
-	memcpy(e->out->buf + e->out->w, data, len);
-	e->out->w += len;
 	return (ssize_t)len;
 }
 
 static ssize_t pull(gnutls_transport_ptr_t p, void *data, size_t len)
 {
-	struct end *e = p;
-	size_t n = e->in->w - e->in->r;
+	size_t n = pipe_take(p, data, len);
 
 	if (!n) {
 		errno = EAGAIN;
 		return -1;
 	}
-	if (n > len)
-		n = len;
-	memcpy(data, e->in->buf + e->in->r, n);
-	e->in->r += n;
-	if (e->in->r == e->in->w)
-		e->in->r = e->in->w = 0;
 	return (ssize_t)n;
 }
 
@@ -169,35 +140,17 @@ static double session(gnutls_certificate_credentials_t scred,
 	return t;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* One session for run_batches(). */
+struct setup {
+	gnutls_certificate_credentials_t scred, ccred;
+	const char *cprio;
+};
+
+static double one_session(void *arg)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	struct setup *u = arg;
 
-	return (x > y) - (x < y);
-}
-
-/* Batches of BATCH sessions; the minimum and median resist a noisy neighbour (see
- * ke_tls_floor.c). */
-#define BATCH 50
-
-static void run_sessions(gnutls_certificate_credentials_t scred,
-                         gnutls_certificate_credentials_t ccred, const char *cprio, int n)
-{
-	int nb = (n + BATCH - 1) / BATCH, i, b;
-	double *per = calloc((size_t)nb, sizeof(*per)), total = 0;
-
-	if (!per)
-		exit(1);
-	for (b = 0; b < nb; b++) {
-		for (i = 0; i < BATCH; i++)
-			per[b] += session(scred, ccred, cprio);
-		total += per[b];
-		per[b] /= BATCH;
-	}
-	qsort(per, (size_t)nb, sizeof(*per), cmp_double);
-	printf("server CPU per session: min %.1f  median %.1f  mean %.1f us (%d sessions)\n",
-	       per[0], per[nb / 2], total / (nb * BATCH), nb * BATCH);
-	free(per);
+	return session(u->scred, u->ccred, u->cprio);
 }
 
 static void ops(const char *certfile, const char *keyfile, int n)
@@ -275,8 +228,10 @@ int main(int argc, char **argv)
 	    (err = gnutls_certificate_allocate_credentials(&ccred)))
 		die("credentials", err);
 	snprintf(cprio, sizeof(cprio), "NORMAL:-VERS-ALL:+VERS-TLS1.3:-GROUP-ALL:+GROUP-%s", group);
-	run_sessions(scred, ccred, cprio, BATCH); /* warm-up */
-	run_sessions(scred, ccred, cprio, n);
+	struct setup u = {scred, ccred, cprio};
+
+	run_batches(one_session, &u, BATCH, NULL); /* warm-up */
+	run_batches(one_session, &u, n, NULL);
 	gnutls_certificate_free_credentials(scred);
 	gnutls_certificate_free_credentials(ccred);
 	return 0;

@@ -16,26 +16,9 @@
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 
-#define PIPE_CAP 32768
+#include "ke_tls_floor.h"
 
 static int described; /* the first session's parameters were printed */
-
-struct pipe {
-	unsigned char buf[PIPE_CAP];
-	int r, w;
-};
-
-struct end {
-	struct pipe *in, *out;
-};
-
-static double cpu_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return ts.tv_sec * 1e6 + ts.tv_nsec / 1e3;
-}
 
 static void die(const char *what, int err)
 {
@@ -45,29 +28,14 @@ static void die(const char *what, int err)
 
 static int io_send(WOLFSSL *ssl, char *data, int len, void *p)
 {
-	struct end *e = p;
-
-	if (e->out->w + len > PIPE_CAP)
-		return WOLFSSL_CBIO_ERR_WANT_WRITE;
-	memcpy(e->out->buf + e->out->w, data, (size_t)len);
-	e->out->w += len;
-	return len;
+	return pipe_put(p, data, (size_t)len) ? WOLFSSL_CBIO_ERR_WANT_WRITE : len;
 }
 
 static int io_recv(WOLFSSL *ssl, char *data, int len, void *p)
 {
-	struct end *e = p;
-	int n = e->in->w - e->in->r;
+	size_t n = pipe_take(p, data, (size_t)len);
 
-	if (!n)
-		return WOLFSSL_CBIO_ERR_WANT_READ;
-	if (n > len)
-		n = len;
-	memcpy(data, e->in->buf + e->in->r, (size_t)n);
-	e->in->r += n;
-	if (e->in->r == e->in->w)
-		e->in->r = e->in->w = 0;
-	return n;
+	return n ? (int)n : WOLFSSL_CBIO_ERR_WANT_READ;
 }
 
 static WOLFSSL *new_ssl(WOLFSSL_CTX *c, struct end *e)
@@ -131,34 +99,17 @@ static double session(WOLFSSL_CTX *sctx, WOLFSSL_CTX *cctx, int group)
 	return t;
 }
 
-static int cmp_double(const void *a, const void *b)
+/* One session for run_batches(). */
+struct setup {
+	WOLFSSL_CTX *sctx, *cctx;
+	int group;
+};
+
+static double one_session(void *arg)
 {
-	double x = *(const double *)a, y = *(const double *)b;
+	struct setup *u = arg;
 
-	return (x > y) - (x < y);
-}
-
-/* Batches of BATCH sessions; the minimum and median resist a noisy neighbour (see
- * ke_tls_floor.c). */
-#define BATCH 50
-
-static void run_sessions(WOLFSSL_CTX *sctx, WOLFSSL_CTX *cctx, int group, int n)
-{
-	int nb = (n + BATCH - 1) / BATCH, i, b;
-	double *per = calloc((size_t)nb, sizeof(*per)), total = 0;
-
-	if (!per)
-		exit(1);
-	for (b = 0; b < nb; b++) {
-		for (i = 0; i < BATCH; i++)
-			per[b] += session(sctx, cctx, group);
-		total += per[b];
-		per[b] /= BATCH;
-	}
-	qsort(per, (size_t)nb, sizeof(*per), cmp_double);
-	printf("server CPU per session: min %.1f  median %.1f  mean %.1f us (%d sessions)\n",
-	       per[0], per[nb / 2], total / (nb * BATCH), nb * BATCH);
-	free(per);
+	return session(u->sctx, u->cctx, u->group);
 }
 
 int main(int argc, char **argv)
@@ -204,8 +155,10 @@ int main(int argc, char **argv)
 	wolfSSL_CTX_SetIOSend(cctx, io_send);
 	printf("wolfSSL %s, group %s\n", wolfSSL_lib_version(),
 	       group == WOLFSSL_ECC_X25519 ? "X25519" : "P-256");
-	run_sessions(sctx, cctx, group, BATCH); /* warm-up */
-	run_sessions(sctx, cctx, group, n);
+	struct setup u = {sctx, cctx, group};
+
+	run_batches(one_session, &u, BATCH, NULL); /* warm-up */
+	run_batches(one_session, &u, n, NULL);
 	wolfSSL_CTX_free(sctx);
 	wolfSSL_CTX_free(cctx);
 	wolfSSL_Cleanup();
