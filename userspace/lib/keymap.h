@@ -40,6 +40,12 @@ struct keymap_snapshot {
 	struct keymap_slot slots[KEYMAP_SLOTS];
 };
 
+/* The slot `rel` places after the current one (-2, -1: previous; 0: current; 1: next). */
+static inline unsigned keymap_slot_rel(const struct keymap_snapshot *snap, int rel)
+{
+	return (snap->current_slot + KEYMAP_SLOTS + (unsigned)rel) & (KEYMAP_SLOTS - 1);
+}
+
 /* The shared layout. Change KEYMAP_VERSION whenever it changes. */
 struct keymap_shm {
 	uint64_t magic;

@@ -46,12 +46,6 @@
 #define FILE_KEY_LINES   KEYMAP_SLOTS
 #define FILE_LINES       (2 + FILE_KEY_LINES)
 
-/* The slot `rel` places from the current one (rel in -2..1). */
-static unsigned slot_rel(const struct keymap_snapshot *r, int rel)
-{
-	return (r->current_slot + KEYMAP_SLOTS + rel) & (KEYMAP_SLOTS - 1);
-}
-
 static int ring_complete(const struct keymap_snapshot *r)
 {
 	for (unsigned i = 0; i < KEYMAP_SLOTS; i++)
@@ -123,7 +117,7 @@ int keyring_generate(struct keyring *kr, time_t now)
 static int rotate_once(struct keyring *kr, time_t at)
 {
 	struct keymap_slot fresh;
-	unsigned oldest = slot_rel(&kr->ring, -2);
+	unsigned oldest = keymap_slot_rel(&kr->ring, -2);
 	int err = random_key(&fresh, oldest, at + (time_t)kr->rotate);
 
 	if (err)
@@ -131,7 +125,7 @@ static int rotate_once(struct keyring *kr, time_t at)
 	explicit_bzero(&kr->ring.slots[oldest], sizeof(fresh));
 	kr->ring.slots[oldest] = fresh;
 	explicit_bzero(&fresh, sizeof(fresh));
-	kr->ring.current_slot = slot_rel(&kr->ring, 1);
+	kr->ring.current_slot = keymap_slot_rel(&kr->ring, 1);
 	kr->ring.slots[kr->ring.current_slot].current_from = at; /* a forced rotation is early */
 	kr->ring.seq++;
 	return 0;
@@ -374,7 +368,7 @@ static int format_ring(const struct keyring *kr, int version, time_t now, char *
 {
 	const struct keymap_snapshot *r = &kr->ring;
 	double age = now > kr->last_rotation ? (double)(now - kr->last_rotation) : 0.0;
-	int aead = r->slots[slot_rel(r, 0)].aead;
+	int aead = r->slots[keymap_slot_rel(r, 0)].aead;
 	size_t pos;
 	int n, err = 0;
 
@@ -389,7 +383,7 @@ static int format_ring(const struct keyring *kr, int version, time_t now, char *
 		return -ENOSPC;
 	pos = (size_t)n;
 	for (int rel = -2; rel <= 1 && !err; rel++)
-		err = format_key(&r->slots[slot_rel(r, rel)], version, buf, cap, &pos);
+		err = format_key(&r->slots[keymap_slot_rel(r, rel)], version, buf, cap, &pos);
 	return err ? err : (int)pos;
 }
 

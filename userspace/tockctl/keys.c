@@ -60,12 +60,6 @@ static const char *fmt_since(long long secs, char *buf, size_t len)
 	return buf;
 }
 
-/* The slot `rel` places after the current one (-2, -1: previous; 0 current; 1 next). */
-static unsigned slot_at(const struct keymap_snapshot *snap, int rel)
-{
-	return (snap->current_slot + KEYMAP_SLOTS + (unsigned)rel) & (KEYMAP_SLOTS - 1);
-}
-
 static void print_keys(const char *path, const struct keymap_snapshot *snap, time_t now)
 {
 	static const char *const role[] = {"previous", "previous", "current", "next"};
@@ -75,7 +69,7 @@ static void print_keys(const char *path, const struct keymap_snapshot *snap, tim
 	printf("%-4s  %-10s  %-10s  %-4s  %-18s  %s\n", "slot", "id", "id (hex)", "aead",
 	       "current from", "role");
 	for (int rel = -2; rel <= 1; rel++) {
-		unsigned i = slot_at(snap, rel);
+		unsigned i = keymap_slot_rel(snap, rel);
 		const struct keymap_slot *s = &snap->slots[i];
 
 		if (!s->valid) {
