@@ -46,8 +46,8 @@ struct xdp_loader {
 	int n_att;
 	int xsk_ifindex[TOCK_XSK_MAX_IFACES]; /* slot -> ifindex in tock_xsk_ifaces (0: free) */
 	uint32_t clock_seq;
-	uint32_t clock_cur;        /* tock_clock entry the program reads (tock_clock_cur) */
-	struct tock_xdp_clock phc; /* only its hw_* fields: the NIC clock's estimate */
+	uint32_t clock_cur;      /* tock_clock entry the program reads (tock_clock_cur) */
+	struct hwts_phc_est phc; /* the NIC clock's estimate (valid 0: none) */
 	char pin_dir[PATH_MAX];
 };
 
@@ -383,10 +383,7 @@ int xdp_loader_set_clock(struct xdp_loader *l, const struct tock_clock_status *s
 	int err;
 
 	clock_value(&c, st, valid, ++l->clock_seq);
-	c.hw_ref_phc = l->phc.hw_ref_phc;
-	c.hw_offset = l->phc.hw_offset;
-	c.hw_drift_q32 = l->phc.hw_drift_q32;
-	c.hw_valid = l->phc.hw_valid;
+	xdp_clock_set_phc(&c, &l->phc);
 	err = neg_errno(bpf_map__update_elem(l->skel->maps.tock_clock, &next, sizeof(next), &c,
 	                                     sizeof(c), BPF_ANY));
 	if (err)
@@ -644,7 +641,10 @@ void xdp_clock_set_phc(struct tock_xdp_clock *c, const struct hwts_phc_est *e)
 
 void xdp_loader_set_phc(struct xdp_loader *l, const struct hwts_phc_est *e)
 {
-	xdp_clock_set_phc(&l->phc, e);
+	if (e)
+		l->phc = *e;
+	else
+		l->phc.valid = 0;
 }
 
 void xdp_loader_destroy(struct xdp_loader *l)
