@@ -41,6 +41,12 @@ PY
 sock() { block_sum "$1" 0 $((WORKERS - 1)); } # the UDP socket workers
 xsk() { block_sum "$1" $WORKERS -1; }          # the AF_XDP workers
 xstat() { "$CTL" -r "$TMP/run" serverstats 2>/dev/null | awk -v k="$1" '$1 == k { print $3 }'; }
+# "socket/AF_XDP" worker counts as serverstats prints them
+nworkers() {
+	"$CTL" -r "$TMP/run" serverstats 2>/dev/null | awk -F': *' '
+		$1 ~ /^tockd workers / { s = $2 } $1 ~ /^tockd AF_XDP workers / { x = $2 }
+		END { print s "/" x }'
+}
 
 td_setup xs xc
 mkdir -p "$TMP/bpffs"
@@ -58,6 +64,7 @@ grep -q "xdp: attached to xs in native mode" "$TMP/tockd.log" || skip "no native
 grep -q "afxdp: xs queue 0 in copy mode" "$TMP/tockd.log" ||
 	skip "no AF_XDP socket on the veth: $(grep afxdp "$TMP/tockd.log")"
 grep -q "afxdp: 1 socket" "$TMP/tockd.log" || fail "expected one AF_XDP socket (one rx queue)"
+[ "$(nworkers)" = "$WORKERS/1" ] || fail "serverstats: socket/AF_XDP workers $(nworkers) (want $WORKERS/1)"
 td_chronyd_q $SRV4
 td_chronyd_q $SRV6
 nts_x=$(xsk nts_answered) nts_s=$(sock nts_answered) rx_s=$(sock rx_packets)
@@ -107,6 +114,7 @@ td_check_ntpdig $SRV4
 [ "$(sock nts_answered)" -ge 1 ] || fail "socket workers answered no NTS request"
 [ "$(sock plain_answered)" -ge 1 ] || fail "socket workers answered no plain request"
 [ "$(xstat xdp_redirected_afxdp)" = 0 ] || fail "redirects with afxdp off"
+[ "$(nworkers)" = "$WORKERS/0" ] || fail "afxdp off: socket/AF_XDP workers $(nworkers) (want $WORKERS/0)"
 echo "ok: afxdp off: NTS $(sock nts_answered) and plain $(sock plain_answered) answered by the socket workers"
 td_stop
 
@@ -120,6 +128,7 @@ ip -n "$NS_C" link set xc2 up
 td_start "$BASE"$'\n'"xdp xs2 native"
 grep -q "afxdp: xs2 queue 1 in copy mode" "$TMP/tockd.log" || fail "no socket for xs2 queue 1: $(grep afxdp "$TMP/tockd.log")"
 grep -q "afxdp: 3 sockets" "$TMP/tockd.log" || fail "expected 3 AF_XDP sockets: $(grep afxdp "$TMP/tockd.log")"
+[ "$(nworkers)" = "$WORKERS/3" ] || fail "serverstats: socket/AF_XDP workers $(nworkers) (want $WORKERS/3)"
 for _ in 1 2 3; do td_check_ntpdig 198.18.3.1 >/dev/null; done
 td_check_ntpdig $SRV4
 n=$(xsk plain_answered)

@@ -90,6 +90,20 @@ static void test_format(void)
 	CHECK(strstr(buf, "\ntock_xdp_b_total 4\n"));
 	CHECK(strstr(buf, "\ntock_ke_key_age_seconds 3600\n"));
 	CHECK(buf[need - 1] == '\n');
+	CHECK(strstr(buf, "\ntock_workers 3\n"));
+	CHECK(strstr(buf, "\ntock_afxdp_workers 0\n"));
+	/* the last block is an AF_XDP worker's: labelled apart, not counted as a socket worker */
+	in.n_afxdp = 1;
+	CHECK(metrics_format(&in, buf, hint) < hint);
+	snprintf(line, sizeof(line), "tock_rx_packets_total{worker=\"afxdp0\"} %llu\n",
+	         (unsigned long long)workers[2].c[STAT_RX]);
+	CHECK(strstr(buf, line), "%s", line);
+	CHECK(strstr(buf, "tock_rx_packets_total{worker=\"1\"}"));
+	CHECK(!strstr(buf, "tock_rx_packets_total{worker=\"2\"}"));
+	CHECK(strstr(buf, "\ntock_workers 2\n"));
+	CHECK(strstr(buf, "\ntock_afxdp_workers 1\n"));
+	in.n_afxdp = 0;
+	need = metrics_format(&in, buf, hint);
 	/* snprintf semantics: a short buffer is filled, terminated, and the need reported */
 	small = need / 2;
 	memset(buf, 'x', hint);

@@ -120,9 +120,12 @@ static void chrony_section(struct mbuf *mb, const struct metrics_input *in)
 	}
 }
 
-/* Per-worker values carry worker="N" so a dashboard can spot an unbalanced queue. */
+/* Per-worker values carry worker="N" (socket workers) or worker="afxdpN" (AF_XDP workers,
+ * one per interface queue) so a dashboard can spot an unbalanced queue. */
 static void ntp_section(struct mbuf *mb, const struct metrics_input *in)
 {
+	unsigned n_socket = in->n_workers - in->n_afxdp;
+
 	if (!in->workers)
 		return;
 	for (unsigned id = 0; id < STAT_COUNT; id++) {
@@ -131,7 +134,8 @@ static void ntp_section(struct mbuf *mb, const struct metrics_input *in)
 		snprintf(name, sizeof(name), "%s_total", tock_stat_names[id]);
 		family(mb, "tock_", name, "counter", tock_stat_help[id]);
 		for (unsigned w = 0; w < in->n_workers; w++)
-			out(mb, "tock_%s{worker=\"%u\"} %" PRIu64 "\n", name, w,
+			out(mb, "tock_%s{worker=\"%s%u\"} %" PRIu64 "\n", name,
+			    w < n_socket ? "" : "afxdp", w < n_socket ? w : w - n_socket,
 			    in->workers[w].c[id]);
 	}
 }
@@ -168,7 +172,9 @@ static void gauge_section(struct mbuf *mb, const struct metrics_input *in)
 	gauge(mb, "up", "1 if tockd's counters are available", in->workers != NULL);
 	gauge(mb, "ke_up", "1 if tock-ke's counters are available", in->ke != NULL);
 	if (in->workers) {
-		gauge(mb, "workers", "tockd worker threads", in->n_workers);
+		gauge(mb, "workers", "tockd socket worker threads", in->n_workers - in->n_afxdp);
+		gauge(mb, "afxdp_workers", "tockd AF_XDP worker threads (one per interface queue)",
+		      in->n_afxdp);
 		gauge(mb, "start_time_seconds", "unix time tockd started", in->start_time);
 	}
 	if (!in->ke)

@@ -88,8 +88,9 @@ struct metrics_extra {
 /* Everything the formats are made from. Unknown parts are NULL / 0. */
 struct metrics_input {
 	const struct tock_worker_stats *workers; /* n_workers blocks; NULL if tockd is down */
-	unsigned n_workers;
-	int64_t start_time;             /* tockd's start, unix time */
+	unsigned n_workers;                      /* socket and AF_XDP workers */
+	unsigned n_afxdp;   /* the last n_afxdp blocks are AF_XDP workers' (≤ n_workers) */
+	int64_t start_time; /* tockd's start, unix time */
 	const struct tock_ke_stats *ke; /* NULL when tock-ke is not running */
 	int64_t ke_start_time;
 	uint32_t key_id;                 /* tock-ke's current master key */

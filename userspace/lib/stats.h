@@ -111,7 +111,7 @@ struct stats_file_hdr {
 	uint32_t pid;        /* the writer, so readers can tell a stale file */
 	int64_t start_time;  /* unix time the writer started */
 	uint32_t key_id;     /* tock-ke: current master key id */
-	uint32_t reserved;
+	uint32_t n_afxdp;    /* tockd: the last n_afxdp blocks are AF_XDP workers' */
 	int64_t key_created; /* tock-ke: unix time the current key became current */
 } __attribute__((aligned(64)));
 

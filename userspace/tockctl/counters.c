@@ -186,6 +186,7 @@ static void fill_input(struct ctl_counters *c)
 
 	in->workers = c->workers;
 	in->n_workers = c->ntp_hdr.n_blocks;
+	in->n_afxdp = c->ntp_hdr.n_afxdp <= in->n_workers ? c->ntp_hdr.n_afxdp : 0;
 	in->start_time = c->ntp_hdr.start_time;
 	if (c->ke_state == CTL_FILE_LIVE) {
 		in->ke = &c->ke;

@@ -54,7 +54,8 @@ static void tockd_rows(struct rows *rs, const struct ctl_counters *c)
 	const struct metrics_input *in = &c->in;
 
 	add(rs, "tockd", "pid", "tockd pid", c->ntp_hdr.pid);
-	add(rs, "tockd", "workers", "tockd workers", in->n_workers);
+	add(rs, "tockd", "workers", "tockd workers", in->n_workers - in->n_afxdp);
+	add(rs, "tockd", "afxdp_workers", "tockd AF_XDP workers", in->n_afxdp);
 	add(rs, "tockd", "uptime_seconds", "tockd uptime (seconds)", age(in->now, in->start_time));
 	for (unsigned id = 0; id < STAT_COUNT; id++)
 		add(rs, "tockd", tock_stat_names[id], tock_stat_names[id], metrics_ntp_sum(in, id));

@@ -73,6 +73,7 @@ void tockd_counters_read(const struct tockd *d, struct tockd_counters *c)
 	in->workers = (const struct tock_worker_stats *)((const uint8_t *)d->stats_map +
 	                                                 sizeof(struct stats_file_hdr));
 	in->n_workers = (unsigned)d->n_stat_blocks; /* socket and AF_XDP workers */
+	in->n_afxdp = (unsigned)d->n_xsks;
 	in->start_time = d->start_time;
 	if (read_ke_stats(d, &kh, &c->ke)) {
 		in->ke = &c->ke;

@@ -275,6 +275,7 @@ static int start(struct tockd *d)
 	tockd_xdp_start(d);
 	publish_clock(d); /* the fast path's clock map, before the first tick */
 	xsk_workers_create(d);
+	stats_file_set_afxdp(d, d->n_xsks); /* the counter blocks really in use */
 	err = workers_filter_setup(d);
 	if (!err)
 		err = keys_start(d);

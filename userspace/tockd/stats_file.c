@@ -40,6 +40,7 @@ int stats_file_create(struct tockd *d, int n_workers)
 	}
 	h->version = STATS_FILE_VERSION;
 	h->n_blocks = (uint32_t)n_workers;
+	h->n_afxdp = (uint32_t)d->n_xsk_blocks;
 	h->n_counters = STAT_COUNT;
 	h->pid = (uint32_t)getpid();
 	h->start_time = d->start_time;
@@ -47,6 +48,15 @@ int stats_file_create(struct tockd *d, int n_workers)
 	d->stats_map = h;
 	d->stats_len = len;
 	return 0;
+}
+
+void stats_file_set_afxdp(struct tockd *d, int n_afxdp)
+{
+	struct stats_file_hdr *h = d->stats_map;
+
+	d->n_stat_blocks = d->n_workers + n_afxdp;
+	h->n_afxdp = (uint32_t)n_afxdp;
+	h->n_blocks = (uint32_t)d->n_stat_blocks;
 }
 
 struct tock_worker_stats *stats_file_block(struct tockd *d, int i)

@@ -72,7 +72,7 @@ struct tockd {
 	struct tockd_worker *xsks;
 	int n_xsks;
 	int n_xsk_blocks;  /* blocks reserved for them at start-up */
-	int n_stat_blocks; /* n_workers + n_xsk_blocks */
+	int n_stat_blocks; /* n_workers + n_xsk_blocks, then + n_xsks once they exist */
 
 	/* what the workers read */
 	struct tock_clock_cell clock;
@@ -149,6 +149,9 @@ void keys_close(struct tockd *d);
 /* stats_file.c: RUNDIR/tockd.stats with one block per worker. 0 or -errno. */
 int stats_file_create(struct tockd *d, int n_workers);
 struct tock_worker_stats *stats_file_block(struct tockd *d, int i);
+/* After the AF_XDP sockets are made, before any worker runs: the blocks after the socket
+ * workers' that AF_XDP workers use (fewer than planned when sockets could not be made). */
+void stats_file_set_afxdp(struct tockd *d, int n_afxdp);
 void stats_file_close(struct tockd *d);
 
 /* xdp.c: load and attach the XDP program, pin its maps (before the privilege drop). Never
