@@ -21,6 +21,9 @@
 #   nts-afxdp  NTS at the fixed rate once more, tock taking the requests through AF_XDP
 #          (`xdp bs0 native` + `xdp afxdp on`), chronyd through its sockets as always:
 #          server CPU per response, latency p99, loss
+#   ntp-afxdp  the same with plain NTP (`xdp fastpath` off, so tockd's AF_XDP workers answer
+#          it): the AF_XDP path without the crypto, the floor under tockd's NTS cost.
+#          Not in the default list.
 #
 # The table (and the raw CSV) goes to stdout and to bench/results/DATE-TIME.md.
 # Short by default (a few minutes); lengthen with the variables below.
@@ -518,27 +521,32 @@ afxdp_counts() {
 			END { printf "%s redirected by XDP, %s answered through AF_XDP\n", r + 0, t + 0 }'
 }
 
-# NTS at the fixed rate once more: tock through AF_XDP, chronyd through its sockets (it has
-# nothing else), back to back under the same conditions.
-run_nts_afxdp() { # server
-	local s=$1 main_state=$XDP_STATE ns0
+# NTS (or plain NTP) at the fixed rate once more: tock through AF_XDP, chronyd through its
+# sockets (it has nothing else), back to back under the same conditions. Plain NTP through
+# AF_XDP is the same path without the crypto: the floor under tockd's own work.
+run_afxdp() { # server ntp|nts
+	local s=$1 m=$2 main_state=$XDP_STATE ns0 k name rate common
+	k=$([ "$m" = nts ] && echo nafx || echo pafx)
+	rate=$([ "$m" = nts ] && echo "$NTS_FIXED" || echo "$NTP_FIXED")
+	name=$s-$m-afxdp
 	[ "$s" = tock ] && XDP_NOW=$AFXDP_XDP AFXDP_NOW=1
 	start_server "$s" 0
+	common=("$m" "$SRV" --src-prefix "$NORMAL_PREFIX" --clients 1016 --sockets 4
+		--server-pid "$(server_pids)" --rate "$rate" --duration "$FIXED_S")
+	[ "$m" = nts ] && common+=(--ke "$SRV:4460" --ca "$WORK/cert.pem")
 	ns0=$(napi_ns)
-	bench "$s-nts-afxdp" $((FIXED_S + 30)) nts "$SRV" --src-prefix "$NORMAL_PREFIX" \
-		--clients 1016 --sockets 4 --server-pid "$(server_pids)" --ke "$SRV:4460" \
-		--ca "$WORK/cert.pem" --rate "$NTS_FIXED" --duration "$FIXED_S"
-	napi_record "$s" nafx "$s-nts-afxdp" "$ns0"
-	M[$s,nafx-cpu]=$(field "$s-nts-afxdp" 18)
-	M[$s,nafx-p99]=$(field "$s-nts-afxdp" 16)
-	M[$s,nafx-loss]=$(rows "$s-nts-afxdp" | awk -F, '{ printf "%.2f", $5 ? 100 * ($5 - $6) / $5 : 100 }')
+	bench "$name" $((FIXED_S + 30)) "${common[@]}"
+	napi_record "$s" "$k" "$name" "$ns0"
+	M[$s,$k-cpu]=$(field "$name" 18)
+	M[$s,$k-p99]=$(field "$name" 16)
+	M[$s,$k-loss]=$(rows "$name" | awk -F, '{ printf "%.2f", $5 ? 100 * ($5 - $6) / $5 : 100 }')
 	if [ "$s" = tock ]; then
 		AFXDP_STATE="tockd XDP $XDP_STATE, $(afxdp_counts)"
 		grep -q "afxdp: .* mode" "$WORK/tock/tockd.log" || AFXDP_STATE+=" (no AF_XDP socket!)"
-		log "nts-afxdp: $AFXDP_STATE"
+		log "$m-afxdp: $AFXDP_STATE"
 		# without AF_XDP this measured tockd's socket workers
 		[[ $AFXDP_STATE == *"no AF_XDP"* || $AFXDP_STATE == *" 0 answered"* ]] &&
-			unset "M[$s,nafx-cpu]" "M[$s,nafx-p99]" "M[$s,nafx-loss]"
+			unset "M[$s,$k-cpu]" "M[$s,$k-p99]" "M[$s,$k-loss]"
 		XDP_NOW=$TOCK_XDP AFXDP_NOW=0 XDP_STATE=$main_state
 	fi
 	stop_servers
@@ -556,7 +564,11 @@ run_server() { # name
 	done
 	if [[ " $SCENARIOS " == *" nts-afxdp "* ]]; then
 		log "$s: NTS, tock through AF_XDP (${NTS_FIXED}/s)"
-		run_nts_afxdp "$s"
+		run_afxdp "$s" nts
+	fi
+	if [[ " $SCENARIOS " == *" ntp-afxdp "* ]]; then
+		log "$s: plain NTP, tock through AF_XDP (${NTP_FIXED}/s)"
+		run_afxdp "$s" ntp
 	fi
 	if [[ " $SCENARIOS " == *" fastpath "* ]]; then
 		log "$s: plain NTP, tock's XDP fast path (${FASTPATH_RATE}/s)"
@@ -606,6 +618,11 @@ ROWS=(
 	"nts-afxdp;nafx-loss;NTS, tock via AF_XDP: loss (%);lower"
 	"nts-afxdp;nafx-napi;NTS, tock via AF_XDP: server-side receive (napi) CPU per response (us);lower"
 	"nts-afxdp;nafx-total;NTS, tock via AF_XDP: server CPU + its receive path per response (us);lower"
+	"ntp-afxdp;pafx-cpu;plain NTP, tock via AF_XDP: server CPU per response (us) @ ${NTP_FIXED}/s;lower"
+	"ntp-afxdp;pafx-p99;plain NTP, tock via AF_XDP: latency p99 (us);lower"
+	"ntp-afxdp;pafx-loss;plain NTP, tock via AF_XDP: loss (%);lower"
+	"ntp-afxdp;pafx-napi;plain NTP, tock via AF_XDP: server-side receive (napi) CPU per response (us);lower"
+	"ntp-afxdp;pafx-total;plain NTP, tock via AF_XDP: server CPU + its receive path per response (us);lower"
 	"ke;ke-rate;NTS-KE: handshakes/s (${KE_C} parallel clients);higher"
 	"ke;ke-cpu;NTS-KE: server CPU per session (us);lower"
 	"ke;ke-p99;NTS-KE: session latency p99 (ms);lower"
@@ -680,8 +697,8 @@ write_results() { # table-file
 		echo "- pinning: servers on CPUs '${SRV_CPUS:-all}', tock-bench on '${CLI_CPUS:-all}'; tockd workers $TOCK_WORKERS, XDP $XDP_STATE (flood scenario's extra run: $FLOOD_XDP_STATE)"
 		[[ " $SCENARIOS " == *" fastpath "* ]] &&
 			echo "- fastpath: ${FASTPATH_RATE}/s for ${FIXED_S}s, a do-nothing XDP program on the client side for both servers; $FASTPATH_STATE"
-		[[ " $SCENARIOS " == *" nts-afxdp "* ]] &&
-			echo "- nts-afxdp: NTS at ${NTS_FIXED}/s for ${FIXED_S}s, tockd with \`xdp bs0 $AFXDP_XDP\` and \`xdp afxdp on\` (copy mode on a veth), chronyd through its sockets; $AFXDP_STATE"
+		[[ " $SCENARIOS " == *"-afxdp "* ]] &&
+			echo "- nts-afxdp/ntp-afxdp: NTS at ${NTS_FIXED}/s or plain NTP at ${NTP_FIXED}/s for ${FIXED_S}s, tockd with \`xdp bs0 $AFXDP_XDP\` and \`xdp afxdp on\` (copy mode on a veth), chronyd through its sockets; last run: $AFXDP_STATE"
 		[ "$NAPI_THREADED" = 1 ] &&
 			echo "- veth: GRO and threaded NAPI on both ends (BENCH_NAPI_THREADED=1): each side's receive path runs in its own napi kthread"
 		echo "- load: simulated clients from $NORMAL_PREFIX over a veth between two namespaces;" \

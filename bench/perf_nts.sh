@@ -9,6 +9,8 @@
 #
 #   bash bench/perf_nts.sh                 # UDP sockets (io_uring)
 #   PERF_AFXDP=1 bash bench/perf_nts.sh    # XDP native on the veth + AF_XDP
+#   PERF_PLAIN=1 ...                       # plain NTP instead of NTS: the same path without
+#                                          # the crypto, i.e. the floor under tockd's own work
 #   PERF_RATE=20000 PERF_S=5 TOCK_B=build bash bench/perf_nts.sh
 source "$(dirname "$0")/../tests/netns/tockd_lib.bash"
 NS_S=tock-perf-s$$
@@ -32,11 +34,17 @@ grep -E "afxdp:|transport|AES-SIV" "$TMP/tockd.log" | sed 's/^/  tockd: /'
 perf record -q -g -o "$TMP/perf.data" -p "$TOCKD_PID" -- sleep $((SECS + 2)) >/dev/null 2>&1 &
 perf_pid=$!
 sleep 0.5
-cli timeout $((SECS + 30)) taskset -c 1 "$BENCH" nts $SRV4 --ke $SRV4:4460 --ca "$TMP/ca.pem" \
+load=(nts $SRV4 --ke $SRV4:4460 --ca "$TMP/ca.pem")
+[ "${PERF_PLAIN:-0}" = 1 ] && load=(ntp $SRV4)
+cli timeout $((SECS + 30)) taskset -c 1 "$BENCH" "${load[@]}" \
 	--rate "$RATE" --duration "$SECS" --server-pid "$TOCKD_PID" --csv >"$TMP/bench.csv" ||
 	fail "tock-bench failed"
 wait $perf_pid
-awk -F, '$1 == "nts" { printf "  %s sent, %s answered; tockd CPU per response %s us\n", $5, $6, $18 }' \
+# context switches of all of tockd's threads over the run (≈ its sleeps and wake-ups)
+cat /proc/"$TOCKD_PID"/task/*/status 2>/dev/null |
+	awk '/^voluntary_ctxt_switches/ { v += $2 } /^nonvoluntary_ctxt_switches/ { n += $2 }
+		END { printf "  tockd context switches: %d voluntary, %d involuntary\n", v, n }'
+awk -F, '$1 == "nts" || $1 == "ntp" { printf "  %s sent, %s answered; tockd CPU per response %s us\n", $5, $6, $18 }' \
 	"$TMP/bench.csv"
 
 # Self time by DSO, and the kernel's share split by what the top kernel symbols are for.
