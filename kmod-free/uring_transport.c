@@ -193,13 +193,15 @@ static int uring_init(struct transport *t, const struct transport_cfg *cfg)
 		err = setup_slots(u);
 	if (err)
 		goto fail;
+	/* Armed by the first recv(), i.e. from the worker thread: io_uring runs a request's
+	 * completion work in the task that submitted it, and a multishot receive armed here
+	 * would wake the main thread for every datagram (and contend for the ring's lock). */
 	for (int s = 0; s < cfg->n_fds; s++) {
 		u->recv_msg[s].msg_namelen = URING_NAME_LEN;
 		u->recv_msg[s].msg_controllen = ctl;
-		arm_recv(t, s);
+		u->need_arm[s] = 1;
 	}
-	err = io_uring_submit(&u->ring);
-	return err < 0 ? (uring_deinit(t), err) : 0;
+	return 0;
 fail:
 	uring_deinit(t);
 	return err;

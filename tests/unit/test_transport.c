@@ -14,6 +14,8 @@
 #include <errno.h>
 #include <net/if.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -598,11 +600,94 @@ static void test_bad_cfg(void)
 	transport_close(&t);
 }
 
+/* ---- the thread that opens a transport is not the one that uses it ---------------------- */
+
+#define OWNER_N 200 /* datagrams sent while the opening thread sleeps */
+
+struct owner_run {
+	struct transport *t;
+	struct expect ex;
+	struct client *c;
+};
+
+static void *owner_pump(void *arg)
+{
+	struct owner_run *r = arg;
+
+	pump(r->t, &r->ex, OWNER_N, TRANSPORT_BATCH);
+	return NULL;
+}
+
+static void *owner_send(void *arg)
+{
+	struct owner_run *r = arg;
+
+	for (uint32_t i = 0; i < OWNER_N; i++) {
+		client_send(r->c, 0, i, REQ_LEN);
+		usleep(300); /* one datagram at a time reaches the ring */
+	}
+	return NULL;
+}
+
+/* This thread's voluntary context switches so far: how often it slept and was woken. */
+static long wakeups(void)
+{
+	FILE *f = fopen("/proc/thread-self/status", "r");
+	char line[128];
+	long n = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "voluntary_ctxt_switches: %ld", &n) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+/* tockd opens a worker's transport in its main thread and receives in the worker thread.
+ * io_uring runs a request's completion work in the task that submitted it: had opening
+ * armed the multishot receive, every datagram would wake the main thread (which then
+ * contends for the ring). The opening thread must sleep through the load undisturbed. */
+static void test_owner_thread(const struct transport_ops *ops)
+{
+	struct tock_worker_stats st;
+	struct client cl;
+	struct transport t;
+	struct server srv;
+	struct owner_run r = {.t = &t, .c = &cl};
+	pthread_t pumper, sender;
+	long w0, w1;
+
+	CHECK_EQ(server_open(&srv), 0);
+	CHECK_EQ(client_open(&cl, 0, &srv, 0), 0);
+	expect_init(&r.ex, &cl, 1, TS_SRC_KERNEL, 1);
+	if (open_tr(&t, ops, &srv, &st, 0, 0) == 0) {
+		CHECK_EQ(pthread_create(&pumper, NULL, owner_pump, &r), 0);
+		usleep(20000); /* the worker's first recv() has run */
+		w0 = wakeups();
+		CHECK_EQ(pthread_create(&sender, NULL, owner_send, &r), 0);
+		pthread_join(sender, NULL); /* asleep until the last datagram is sent */
+		w1 = wakeups();
+		pthread_join(pumper, NULL);
+		CHECK_EQ(r.ex.seen, OWNER_N);
+		CHECK(w0 >= 0 && w1 - w0 <= OWNER_N / 20,
+		      "%s: the opening thread was woken %ld times while %d datagrams came in",
+		      ops->name, w1 - w0, OWNER_N);
+		printf("%s: %s: opening thread woken %ld times while another thread received %d "
+		       "datagrams\n",
+		       T_NAME, ops->name, w1 - w0, r.ex.seen);
+		transport_close(&t);
+	}
+	close(cl.fd);
+	server_close(&srv);
+}
+
 static void test_common(const struct transport_ops *ops)
 {
 	test_batch(ops);
 	test_truncation(ops);
 	test_ctrunc(ops);
+	test_owner_thread(ops);
 }
 
 int main(void)
