@@ -12,6 +12,7 @@
 #   PERF_PLAIN=1 ...                       # plain NTP instead of NTS: the same path without
 #                                          # the crypto, i.e. the floor under tockd's own work
 #   PERF_RATE=20000 PERF_S=5 TOCK_B=build bash bench/perf_nts.sh
+#   PERF_DATA=/tmp/tockd.perf ...          # keep perf.data there for `perf report -i`
 source "$(dirname "$0")/../tests/netns/tockd_lib.bash"
 NS_S=tock-perf-s$$
 NS_C=tock-perf-c$$
@@ -46,6 +47,8 @@ cat /proc/"$TOCKD_PID"/task/*/status 2>/dev/null |
 		END { printf "  tockd context switches: %d voluntary, %d involuntary\n", v, n }'
 awk -F, '$1 == "nts" || $1 == "ntp" { printf "  %s sent, %s answered; tockd CPU per response %s us\n", $5, $6, $18 }' \
 	"$TMP/bench.csv"
+
+[ -n "${PERF_DATA:-}" ] && cp "$TMP/perf.data" "$PERF_DATA"
 
 # Self time by DSO, and the kernel's share split by what the top kernel symbols are for.
 perf report -i "$TMP/perf.data" --no-children --sort dso --stdio 2>/dev/null |
