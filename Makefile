@@ -4,7 +4,7 @@
 # userspace/lib/ or a test to tests/unit/ needs no edit here.
 #
 #   make            build everything into build/
-#   make test       install missing packages, build, run every test (incl. ASan/UBSan)
+#   make test       install missing packages, build, run every test (incl. ASan/UBSan builds)
 #   make run        install missing packages, build, start tock-ke + tockd on loopback
 #   make bench      side-by-side benchmarks against chronyd (bench/)
 #   make fmt|lint   clang-format / cppcheck
@@ -46,7 +46,7 @@ BPFT  := $(patsubst tests/bpf/%.c,$(B)/tests/bpf_%,$(BPFT_SRC))
 FUZZR := $(patsubst tests/fuzz/fuzz_%.c,$(B)/fuzz/replay_%,$(FUZZ_SRC))
 HELPERS := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(HELPER_SRC))
 
-.PHONY: all deps test test-only run bench fmt lint clean install deb fuzz
+.PHONY: all deps test test-only asan-progs run bench fmt lint clean install deb fuzz
 all: $(BINS) $(BPF_SKELS)
 
 deps:
@@ -105,7 +105,7 @@ $(B)/tests/helpers/%: $(B)/obj/tests/helpers/%.o $(LIB)
 $(B)/fuzz/replay_%: $(B)/asan-obj/tests/fuzz/fuzz_%.o $(B)/asan-obj/tests/fuzz/replay_main.o $(ALIB)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(SAN) -o $@ $^ $(LDLIBS)
-$(B)/fuzz/libfuzzer_%: tests/fuzz/fuzz_%.c $(LIB_SRC)
+$(B)/fuzz/libfuzzer_%: tests/fuzz/fuzz_%.c $(LIB_SRC) | $(BPF_SKELS)
 	@mkdir -p $(@D)
 	$(CLANG) $(filter-out -MMD -MP,$(CFLAGS)) -O1 -fsanitize=fuzzer,address,undefined -o $@ $^ $(LDLIBS)
 fuzz: $(patsubst tests/fuzz/fuzz_%.c,$(B)/fuzz/libfuzzer_%,$(FUZZ_SRC))
@@ -113,11 +113,17 @@ fuzz: $(patsubst tests/fuzz/fuzz_%.c,$(B)/fuzz/libfuzzer_%,$(FUZZ_SRC))
 TEST_BINS := $(UNIT) $(AUNIT) $(BPFT) $(FUZZR) $(HELPERS)
 test: deps
 	$(MAKE) all
-	$(MAKE) $(TEST_BINS)
+	$(MAKE) $(TEST_BINS) asan-progs
 	bash tests/run.sh
 # The same without the package check (for a machine already set up).
-test-only: all $(TEST_BINS)
+test-only: all $(TEST_BINS) asan-progs
 	bash tests/run.sh
+
+# The programs and test helpers once more with ASan/UBSan, in $(B)/asand: tests/run.sh runs
+# the netns system tests against them too (tests/asan_netns.sh).
+asan-progs:
+	$(MAKE) B=$(B)/asand CC="$(CC) $(SAN)" all \
+		$(patsubst $(B)/%,$(B)/asand/%,$(HELPERS))
 
 run: deps
 	$(MAKE) all

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Runs every test tock has and ends with one line: "N passed, N failed, N skipped".
-#   unit tests (plain and ASan/UBSan), BPF tests, fuzz-corpus replays, netns system tests.
+#   unit tests (plain and ASan/UBSan), BPF tests, fuzz-corpus replays, netns system tests
+#   (with the plain programs, then with ASan/UBSan builds of them: tests/asan_netns.sh).
 # A test exits 0 (pass), 77 (skip, with its reason printed) or anything else (fail).
 # TOCK_TESTS=PATTERN runs only the tests whose name contains PATTERN.
 set -u
@@ -37,6 +38,13 @@ for r in $B/fuzz/replay_*; do
 done
 for s in tests/netns/*.sh; do
 	[ -f "$s" ] && run_one "netns/$(basename "$s" .sh)" bash "$s"
+done
+# The same tests again against the ASan/UBSan builds of the programs (make asan-progs), but
+# not those that test packaging and the demo or only smoke-test the benchmark.
+for s in tests/netns/*.sh; do
+	name=$(basename "$s" .sh)
+	case $name in bench_smoke | make_run | ops_packaging) continue ;; esac
+	run_one "asan-netns/$name" bash tests/asan_netns.sh "$name"
 done
 
 [ ${#failed[@]} -gt 0 ] && echo "failed: ${failed[*]}"

@@ -13,7 +13,7 @@
 #      does not hold must get an NTS NAK (the control that shows the check can fail).
 set -u
 cd "$(dirname "$0")/../.."
-B=${B:-build}
+B=${TOCK_B:-${B:-build}} # the build directory, as in tockd_lib.bash
 HELPER=$B/tests/helpers/chrony_cookie
 TOCKCTL=$B/bin/tockctl
 NS=tock-kk-$$

@@ -7,7 +7,7 @@
 # missing, stale, unreadable or foreign file.
 set -u
 cd "$(dirname "$0")/../.."
-B=${B:-build}
+B=${TOCK_B:-${B:-build}} # the build directory, as in tockd_lib.bash
 CTL=$B/bin/tockctl
 NS=tock-ops-metrics
 TMP=$(mktemp -d /tmp/tock-ops-metrics.XXXXXX)
@@ -279,7 +279,7 @@ xdp_part() {
 		return 0;
 	}
 	EOF
-	cc -std=gnu11 -D_GNU_SOURCE -Iuserspace/lib -Ikmod-free -Ibpf -I"$B/bpf" -o "$TMP/pin" \
+	${CC:-cc} -std=gnu11 -D_GNU_SOURCE -Iuserspace/lib -Ikmod-free -Ibpf -I"$B/bpf" -o "$TMP/pin" \
 		"$TMP/pin.c" "$lib" -lbpf -lelf -lz -luring -lssl -lcrypto -lpthread 2>"$TMP/cc.log" ||
 		{ head "$TMP/cc.log"; return 1; }
 	mkdir -p "$pin"

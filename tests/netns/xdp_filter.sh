@@ -10,7 +10,7 @@
 # The UDP server behind XDP is a small python3 socket server. Exit 0 pass, 77 skip, else fail.
 set -u
 cd "$(dirname "$0")/../.."
-B=${B:-build}
+B=${TOCK_B:-${B:-build}} # the build directory, as in tockd_lib.bash
 ATTACH=$B/tests/helpers/xdp_attach
 NS_S=tock-xdp-srv-$$
 NS_C=tock-xdp-cli-$$
