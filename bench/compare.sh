@@ -405,22 +405,34 @@ best_rate() {
 
 field() { rows "$1" | tail -n 1 | cut -d, -f"$2"; }
 
-run_load() { # server ntp|nts
-	local s=$1 m=$2 start fixed common ns0
-	start=$([ "$m" = ntp ] && echo "$NTP_START" || echo "$NTS_START")
-	fixed=$([ "$m" = ntp ] && echo "$NTP_FIXED" || echo "$NTS_FIXED")
-	common=("$m" "$SRV" --src-prefix "$NORMAL_PREFIX" --clients 1016 --sockets 4
+# tock-bench's arguments for ntp|nts load from the normal clients to the running server.
+load_args() { # ntp|nts → LOAD_ARGS
+	LOAD_ARGS=("$1" "$SRV" --src-prefix "$NORMAL_PREFIX" --clients 1016 --sockets 4
 		--server-pid "$(server_pids)")
-	[ "$m" = nts ] && common+=(--ke "$SRV:4460" --ca "$WORK/cert.pem")
-	bench "$s-$m-step" $((STEPS * (STEP_S + 2) + 30)) "${common[@]}" --start "$start" \
+	[ "$1" = nts ] && LOAD_ARGS+=(--ke "$SRV:4460" --ca "$WORK/cert.pem")
+}
+
+# ntp|nts at the fixed rate: M[SERVER,KEY-cpu|-p99|-loss] (and -napi/-total) from run NAME.
+run_fixed() { # server ntp|nts key name
+	local s=$1 m=$2 k=$3 name=$4 rate ns0
+	rate=$([ "$m" = ntp ] && echo "$NTP_FIXED" || echo "$NTS_FIXED")
+	load_args "$m"
+	ns0=$(napi_ns)
+	bench "$name" $((FIXED_S + 30)) "${LOAD_ARGS[@]}" --rate "$rate" --duration "$FIXED_S"
+	napi_record "$s" "$k" "$name" "$ns0"
+	M[$s,$k-cpu]=$(field "$name" 18)
+	M[$s,$k-p99]=$(field "$name" 16)
+	M[$s,$k-loss]=$(rows "$name" | awk -F, '{ printf "%.2f", $5 ? 100 * ($5 - $6) / $5 : 100 }')
+}
+
+run_load() { # server ntp|nts
+	local s=$1 m=$2 start
+	start=$([ "$m" = ntp ] && echo "$NTP_START" || echo "$NTS_START")
+	load_args "$m"
+	bench "$s-$m-step" $((STEPS * (STEP_S + 2) + 30)) "${LOAD_ARGS[@]}" --start "$start" \
 		--mult "$MULT" --step-seconds "$STEP_S" --steps "$STEPS" --stop-loss 5
 	M[$s,$m-max]=$(best_rate "$s-$m-step")
-	ns0=$(napi_ns)
-	bench "$s-$m-fixed" $((FIXED_S + 30)) "${common[@]}" --rate "$fixed" --duration "$FIXED_S"
-	napi_record "$s" "$m" "$s-$m-fixed" "$ns0"
-	M[$s,$m-cpu]=$(field "$s-$m-fixed" 18)
-	M[$s,$m-p99]=$(field "$s-$m-fixed" 16)
-	M[$s,$m-loss]=$(rows "$s-$m-fixed" | awk -F, '{ printf "%.2f", $5 ? 100 * ($5 - $6) / $5 : 100 }')
+	run_fixed "$s" "$m" "$m" "$s-$m-fixed"
 }
 
 run_ke() { # server
@@ -525,21 +537,11 @@ afxdp_counts() {
 # sockets (it has nothing else), back to back under the same conditions. Plain NTP through
 # AF_XDP is the same path without the crypto: the floor under tockd's own work.
 run_afxdp() { # server ntp|nts
-	local s=$1 m=$2 main_state=$XDP_STATE ns0 k name rate common
+	local s=$1 m=$2 main_state=$XDP_STATE k
 	k=$([ "$m" = nts ] && echo nafx || echo pafx)
-	rate=$([ "$m" = nts ] && echo "$NTS_FIXED" || echo "$NTP_FIXED")
-	name=$s-$m-afxdp
 	[ "$s" = tock ] && XDP_NOW=$AFXDP_XDP AFXDP_NOW=1
 	start_server "$s" 0
-	common=("$m" "$SRV" --src-prefix "$NORMAL_PREFIX" --clients 1016 --sockets 4
-		--server-pid "$(server_pids)" --rate "$rate" --duration "$FIXED_S")
-	[ "$m" = nts ] && common+=(--ke "$SRV:4460" --ca "$WORK/cert.pem")
-	ns0=$(napi_ns)
-	bench "$name" $((FIXED_S + 30)) "${common[@]}"
-	napi_record "$s" "$k" "$name" "$ns0"
-	M[$s,$k-cpu]=$(field "$name" 18)
-	M[$s,$k-p99]=$(field "$name" 16)
-	M[$s,$k-loss]=$(rows "$name" | awk -F, '{ printf "%.2f", $5 ? 100 * ($5 - $6) / $5 : 100 }')
+	run_fixed "$s" "$m" "$k" "$s-$m-afxdp"
 	if [ "$s" = tock ]; then
 		AFXDP_STATE="tockd XDP $XDP_STATE, $(afxdp_counts)"
 		grep -q "afxdp: .* mode" "$WORK/tock/tockd.log" || AFXDP_STATE+=" (no AF_XDP socket!)"
